@@ -1,0 +1,57 @@
+"""The model card: provenance and facts that travel inside every exported model.
+
+Stored as string key/value pairs in ONNX ``metadata_props`` (and Core ML user metadata), so
+any tool can read it without our code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+import engine
+
+
+@dataclass
+class ModelCard:
+    name: str  # short id used on the command line, e.g. "starry-night"
+    title: str = ""  # painting title, e.g. "The Starry Night"
+    artist: str = ""
+    year: str = ""
+    preset: str = ""  # network preset name, e.g. "seed-tiny"
+    weights: int = 0  # trainable parameter count
+    steps: int = 0  # training steps
+    licence: str = "MIT"  # licence of the model weights
+    painting_source: str = ""  # package the painting image came from, with its licence
+    description: str = ""
+    size_multiple: int = 4  # input H and W must be multiples of this
+    engine_version: str = engine.__version__
+    model_config: dict = field(default_factory=dict)  # ModelConfig.to_dict()
+
+    def to_metadata(self) -> dict[str, str]:
+        """Flat string map for ONNX metadata_props / Core ML user_defined_metadata."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = json.dumps(value) if isinstance(value, dict) else str(value)
+        return out
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str]) -> ModelCard:
+        kwargs: dict = {}
+        for f in fields(cls):
+            if f.name not in meta:
+                continue
+            raw = meta[f.name]
+            if f.name in ("weights", "steps", "size_multiple"):
+                kwargs[f.name] = int(raw)
+            elif f.name == "model_config":
+                kwargs[f.name] = json.loads(raw)
+            else:
+                kwargs[f.name] = raw
+        if "name" not in kwargs:
+            kwargs["name"] = ""
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict:
+        return asdict(self)

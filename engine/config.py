@@ -1,0 +1,62 @@
+"""Network configurations and their named presets.
+
+One frozen dataclass describes a transformer network; presets only say what they change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a Johnson et al. (2016) image transformation network."""
+
+    widths: tuple[int, int, int] = (32, 64, 128)  # channels at 1x, 1/2x, 1/4x resolution (alpha 1)
+    alpha: float = 1.0  # width multiplier (MobileNet-style); channels = floor(width * alpha)
+    residual_blocks: int = 5  # residual blocks at 1/4 resolution
+    outer_kernel: int = 9  # kernel of the first and last conv (full resolution)
+    inner_kernel: int = 3  # kernel of every other conv
+
+    @property
+    def channels(self) -> tuple[int, int, int]:
+        """Channel counts after the width multiplier, at 1x, 1/2x and 1/4x resolution."""
+        return tuple(max(1, int(w * self.alpha)) for w in self.widths)  # type: ignore[return-value]
+
+    @property
+    def size_multiple(self) -> int:
+        """Input height and width must be multiples of this (two stride-2 stages)."""
+        return 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "widths" in known:
+            known["widths"] = tuple(known["widths"])
+        return cls(**known)
+
+
+NET_PRESETS: dict[str, ModelConfig] = {
+    # The seed's "17 KB" network: 9 filters everywhere (32 * 0.3), 3 residual blocks.
+    "seed-tiny": ModelConfig(widths=(32, 32, 32), alpha=0.3, residual_blocks=3),
+    # Johnson et al. 2016 as in pytorch/examples fast_neural_style.
+    "johnson": ModelConfig(),
+}
+
+# The preset the app uses for built-in styles and the train wizard.
+DEFAULT_NET_PRESET = "seed-tiny"
+
+
+def net_preset(name: str) -> ModelConfig:
+    """Look up a network preset by name, with a clear error listing the valid ones."""
+    from engine.errors import StudioError
+
+    try:
+        return NET_PRESETS[name]
+    except KeyError:
+        raise StudioError(
+            f"unknown network preset '{name}'", hint=f"choose one of: {', '.join(NET_PRESETS)}"
+        ) from None

@@ -1,0 +1,1 @@
+"""Neural networks: the image transformation network and the VGG loss network."""

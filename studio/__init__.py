@@ -1,0 +1,1 @@
+"""TinyStyle Studio: the PySide6 desktop app, a thin layer over ``engine``."""
