@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 import pytest
-from image_cases import BAD_IMAGES, noise_rgb, png16, png_bytes, write_jpeg
+from image_cases import BAD_IMAGES, ODD_IMAGES, noise_rgb, png_bytes, write_jpeg
 from PIL import Image
 
 from engine import imageio
@@ -42,101 +42,33 @@ def test_just_over_pillows_warning_limit_is_our_error_not_a_warning(tmp_path):
         load_image(path)
 
 
-def test_16bit_gray_png_is_scaled_not_clipped(tmp_path):
-    ramp = np.linspace(0, 65535, 64).round().astype(np.uint16)
-    path = tmp_path / "gray16.png"
-    path.write_bytes(png16(np.tile(ramp, (8, 1))))
-    image = load_image(path)
-    assert image.rgb.shape == (8, 64, 3) and image.alpha is None
-    expected = np.round(ramp / 257.0)
-    assert np.abs(image.rgb[0, :, 0].astype(int) - expected).max() <= 1
-    assert np.array_equal(image.rgb[..., 0], image.rgb[..., 2])
+@pytest.mark.parametrize("case", sorted(ODD_IMAGES))
+def test_odd_image_decodes_to_upright_8bit_rgb(tmp_path, case):
+    expected = ODD_IMAGES[case](tmp_path)
+    image = load_image(expected.path)
+    assert image.rgb.dtype == np.uint8 and image.rgb.shape == expected.rgb.shape
+    assert np.abs(image.rgb.astype(int) - expected.rgb).max() <= expected.tolerance
+    if expected.alpha is None:
+        assert image.alpha is None
+    else:
+        assert np.array_equal(image.alpha, expected.alpha)
 
 
-def test_16bit_rgb_png_is_scaled(tmp_path):
-    samples = np.zeros((4, 4, 3), np.uint16)
-    samples[..., 0], samples[..., 1], samples[..., 2] = 65535, 32896, 257  # 255, 128, 1 in 8 bits
-    path = tmp_path / "rgb16.png"
-    path.write_bytes(png16(samples))
-    rgb = load_image(path).rgb
-    assert np.abs(rgb[0, 0].astype(int) - [255, 128, 1]).max() <= 1
-
-
-def test_grayscale_becomes_rgb(tmp_path):
-    gray = noise_rgb()[..., 0]
-    Image.fromarray(gray, mode="L").save(tmp_path / "gray.png")
-    image = load_image(tmp_path / "gray.png")
-    assert image.alpha is None
-    assert all(np.array_equal(image.rgb[..., c], gray) for c in range(3))
-
-
-def test_gray_with_alpha_keeps_alpha(tmp_path):
-    la = np.stack([noise_rgb()[..., 0], noise_rgb(seed=7)[..., 0]], axis=-1)
-    Image.fromarray(la, mode="LA").save(tmp_path / "la.png")
-    image = load_image(tmp_path / "la.png")
-    assert np.array_equal(image.alpha, la[..., 1])
-    assert np.array_equal(image.rgb[..., 1], la[..., 0])
-
-
-def test_palette_with_transparency_becomes_rgba(tmp_path):
-    pal = Image.new("P", (6, 4), 0)
-    pal.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
-    pal.paste(1, (3, 0, 6, 4))
-    pal.save(tmp_path / "pal.png", transparency=0)
-    image = load_image(tmp_path / "pal.png")
-    assert image.alpha is not None
-    assert image.alpha[0, 0] == 0 and image.alpha[0, 5] == 255
-    assert image.rgb[0, 5].tolist() == [0, 0, 255]
-
-
-def test_rgba_keeps_alpha(tmp_path):
-    rgba = np.dstack([noise_rgb(), noise_rgb(seed=3)[..., 0]])
-    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "rgba.png")
-    image = load_image(tmp_path / "rgba.png")
-    assert np.array_equal(image.rgb, rgba[..., :3])
-    assert np.array_equal(image.alpha, rgba[..., 3])
-
-
-def test_cmyk_jpeg_gives_the_right_colours(tmp_path):
-    colours = [(200, 30, 40), (20, 160, 60), (240, 240, 240), (10, 10, 10)]
-    rgb = np.repeat(np.array(colours, np.uint8), 16, axis=0).reshape(4, 16, 3).repeat(16, axis=0)
-    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
-    assert Image.open(tmp_path / "cmyk.jpg").mode == "CMYK"
-    loaded = load_image(tmp_path / "cmyk.jpg").rgb
-    for row, colour in enumerate(colours):
-        centre = loaded[row * 16 + 8, 8].astype(int)
-        assert np.abs(centre - colour).max() <= 12, (colour, centre)
-
-
-def test_animated_gif_uses_first_frame_and_says_so(tmp_path, caplog):
-    frames = [Image.new("RGB", (8, 8), c) for c in [(255, 0, 0), (0, 0, 255)]]
-    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
+def test_animated_gif_says_it_uses_the_first_frame(tmp_path, caplog):
+    expected = ODD_IMAGES["animated-gif"](tmp_path)
     with caplog.at_level(logging.INFO, logger="engine.imageio"):
-        image = load_image(tmp_path / "anim.gif")
-    assert image.rgb[4, 4].tolist() == [255, 0, 0]
-    assert "first" in caplog.text and "2 frames" in caplog.text
+        load_image(expected.path)
+    assert "3 frames, using the first" in caplog.text
 
 
-def test_exif_orientation_is_applied(tmp_path):
-    # Stored 40 wide x 20 high, left half red; orientation 6 = "rotate 90 clockwise to view".
-    stored = np.zeros((20, 40, 3), np.uint8)
-    stored[:, :20] = (255, 0, 0)
-    stored[:, 20:] = (0, 0, 255)
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    Image.fromarray(stored).save(tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=95)
-    rgb = load_image(tmp_path / "rotated.jpg").rgb
-    assert rgb.shape == (40, 20, 3)
-    assert rgb[5, 10, 0] > 200 and rgb[5, 10, 2] < 50  # top is the red half now
-    assert rgb[35, 10, 2] > 200 and rgb[35, 10, 0] < 50
+def test_cmyk_case_really_is_cmyk(tmp_path):
+    with Image.open(ODD_IMAGES["cmyk-jpeg"](tmp_path).path) as im:
+        assert im.mode == "CMYK"
 
 
-def test_unicode_and_space_paths(tmp_path):
-    folder = tmp_path / "Fotos für Ölgemälde 写真"
-    folder.mkdir()
-    path = write_jpeg(folder / "mein Bild ✓.jpg")
-    assert load_image(path).rgb.shape == (48, 64, 3)
-    out = save_image(folder / "Ausgabe 图.png", noise_rgb())
+def test_unicode_and_space_paths_save(tmp_path):
+    folder = tmp_path / "Ausgabe für 写真"
+    out = save_image(folder / "Bild ✓ 2.png", noise_rgb())
     assert np.array_equal(load_image(out).rgb, noise_rgb())
 
 
