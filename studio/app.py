@@ -1,13 +1,54 @@
-"""Start-up only: create the QApplication and the main window."""
+"""Start-up only: logging, the QApplication with its stylesheet, settings, the main window."""
 
 from __future__ import annotations
 
+import logging
 import sys
+from importlib import resources
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from engine.paths import user_data_dir
+
+ORGANIZATION, APPLICATION = "TinyStyle", "TinyStyle Studio"
+
+
+def log_path():
+    """The app's log file; error dialogs point here."""
+    return user_data_dir() / "studio.log"
+
+
+def setup_logging() -> None:
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, filename=path,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def stylesheet() -> str:
+    """The light theme, loaded as package data (never by a relative path)."""
+    return resources.files("studio").joinpath("studio.qss").read_text(encoding="utf-8")
+
+
+def create_app(argv: list[str]) -> QApplication:
+    app = QApplication.instance() or QApplication(argv)
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setStyle("Fusion")  # the same look on every platform; the stylesheet refines it
+    app.setStyleSheet(stylesheet())
+    return app
 
 
 def main() -> int:
-    print("TinyStyle Studio: the GUI is coming (see issue 5).")
-    return 0
+    setup_logging()
+    app = create_app(sys.argv)
+    from studio.main_window import MainWindow
+
+    window = MainWindow(QSettings(ORGANIZATION, APPLICATION))
+    window.errors.install_excepthook()
+    window.show()
+    return app.exec()
 
 
 if __name__ == "__main__":

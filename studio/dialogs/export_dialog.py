@@ -1,0 +1,86 @@
+"""Export a style: ask where (unless told), run the export job, then reveal the result.
+
+The progress dialog is non-modal; the window stays usable while coremltools works.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
+
+from studio.error_dialog import ErrorReporter
+from studio.panes.gallery_pane import reveal
+from studio.workers.export_worker import ios_bundle_job, onnx_copy_job
+from studio.workers.job_worker import JobRunner, JobWorker
+
+
+class ExportController(QObject):
+    """One export at a time (a new one cancels the old); reveals what it wrote."""
+
+    exported = Signal(Path)
+
+    def __init__(self, parent: QWidget, jobs: JobRunner, errors: ErrorReporter,
+                 settings: QSettings, reveal_results: bool = True) -> None:
+        super().__init__(parent)
+        self._parent, self._jobs, self._errors = parent, jobs, errors
+        self._settings = settings
+        self._reveal = reveal_results
+        self._progress: QProgressDialog | None = None
+
+    def ask_and_export(self, style: Any, kind: str) -> None:
+        """Menu/button entry point: pick a target with a file dialog, then export."""
+        start = str(self._settings.value("folders/export", str(Path.home())))
+        if kind == "ios":
+            folder = QFileDialog.getExistingDirectory(self._parent, "Export to iPhone: choose a "
+                                                      "folder for the Core ML bundle", start)
+            if folder:
+                self.export_ios(style, Path(folder))
+        else:
+            path, _ = QFileDialog.getSaveFileName(self._parent, "Export ONNX model",
+                                                  str(Path(start) / f"{style.name}.onnx"),
+                                                  "ONNX model (*.onnx)")
+            if path:
+                self.export_onnx(style, Path(path))
+
+    def export_ios(self, style: Any, out_dir: Path) -> None:
+        self._run(ios_bundle_job(Path(style.path), out_dir), out_dir,
+                  f"Exporting “{style.title or style.name}” for iPhone…")
+
+    def export_onnx(self, style: Any, target: Path) -> None:
+        self._run(onnx_copy_job(Path(style.path), target), target.parent,
+                  f"Exporting “{style.title or style.name}” as ONNX…")
+
+    def _run(self, job: Any, folder: Path, label: str) -> None:
+        self._settings.setValue("folders/export", str(folder))
+        worker = JobWorker(job)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._errors.show_error)
+        worker.done.connect(self._close_progress)
+        self._show_progress(label)
+        self._jobs.start("export", worker)
+
+    def _show_progress(self, label: str) -> None:
+        self._close_progress()
+        dialog = QProgressDialog(label, "Cancel", 0, 0, self._parent)
+        dialog.setWindowTitle("Export")
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setMinimumDuration(300)
+        dialog.canceled.connect(self._on_cancel)
+        self._progress = dialog
+
+    def _on_cancel(self) -> None:
+        self._jobs.cancel("export")
+
+    def _close_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.reset()
+            self._progress.deleteLater()
+            self._progress = None
+
+    def _on_finished(self, path: Path) -> None:
+        if self._reveal:
+            reveal(path)
+        self.exported.emit(path)

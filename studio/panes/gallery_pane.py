@@ -1,0 +1,240 @@
+"""Style gallery: painting thumbnails with titles, search, a details card with export buttons.
+
+Right-click renames or deletes a user style or reveals its file; dropping an ``.onnx`` imports
+it. Listing and importing run as jobs; this pane only shows their results.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import StudioError
+from studio import icons
+from studio.error_dialog import ErrorReporter
+from studio.workers.job_worker import JobRunner, JobWorker
+from studio.workers.style_jobs import StyleEntry, import_style_job, list_styles_job
+
+ICON_PX = 56
+STYLE_ROLE = Qt.ItemDataRole.UserRole
+
+
+def dropped_models(urls: list[QUrl]) -> list[Path]:
+    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile()
+            and u.toLocalFile().lower().endswith(".onnx")]
+
+
+class GalleryPane(QWidget):
+    """Lists styles; emits the chosen one and export requests."""
+
+    styleSelected = Signal(object)  # engine.styles.Style
+    stylesLoaded = Signal(int)  # how many styles are listed
+    exportRequested = Signal(object, str)  # Style, "ios" or "onnx"
+
+    def __init__(self, jobs: JobRunner, errors: ErrorReporter,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("galleryPane")
+        self._jobs, self._errors = jobs, errors
+        self._wanted = ""  # style to select once the list arrives
+        self.setAcceptDrops(True)
+        self.search = QLineEdit(placeholderText="Search styles")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._on_search_changed)
+        self.list = QListWidget()
+        self.list.setObjectName("styleList")
+        self.list.setIconSize(QSize(ICON_PX, ICON_PX))
+        self.list.setSpacing(2)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._on_list_menu)
+        self.list.currentItemChanged.connect(self._on_list_current)
+        self.list.setAcceptDrops(False)  # drops go to the pane (import), not to the list
+        self._build_layout()
+
+    def _build_layout(self) -> None:
+        title = QLabel("Styles")
+        title.setObjectName("paneTitle")
+        self.details = QLabel()
+        self.details.setObjectName("styleDetails")
+        self.details.setWordWrap(True)
+        self.ios_button = QPushButton(icons.standard("ArrowDown"), "Export to iPhone")
+        self.onnx_button = QPushButton("Export ONNX")
+        self.ios_button.clicked.connect(lambda: self.request_export("ios"))
+        self.onnx_button.clicked.connect(lambda: self.request_export("onnx"))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.ios_button)
+        buttons.addWidget(self.onnx_button)
+        hint = QLabel("Drop an .onnx style here to import it")
+        hint.setObjectName("hint")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        for widget in (title, self.search, self.list, self.details):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        layout.addWidget(hint)
+        self._update_details()
+
+    # -- listing -----------------------------------------------------------------------------
+    def refresh(self, select: str = "") -> None:
+        """Reload the list off the UI thread; then select ``select`` (or keep the current)."""
+        self._wanted = select or self._wanted or (self.current_style().name
+                                                 if self.current_style() else "")
+        worker = JobWorker(list_styles_job)
+        worker.finished.connect(self._on_styles_listed)
+        worker.failed.connect(self._errors.show_error)
+        self._jobs.start("styles", worker)
+
+    def _on_styles_listed(self, entries: list[StyleEntry]) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        for entry in entries:
+            self.list.addItem(self._make_item(entry))
+        self.list.blockSignals(False)
+        self._on_search_changed(self.search.text())
+        names = [e.style.name for e in entries]
+        row = names.index(self._wanted) if self._wanted in names else (0 if names else -1)
+        self._wanted = ""
+        self.list.setCurrentRow(row)
+        if row < 0:
+            self._update_details()
+        self.stylesLoaded.emit(len(entries))
+
+    def _make_item(self, entry: StyleEntry) -> QListWidgetItem:
+        style = entry.style
+        pix = (icons.rounded_thumbnail(entry.thumbnail, ICON_PX * 2) if not entry.thumbnail.isNull()
+               else icons.palette_icon(ICON_PX * 2))
+        byline = ", ".join(x for x in (style.artist, str(style.year or "")) if x)
+        item = QListWidgetItem(QIcon(pix), f"{style.title or style.name}\n{byline or 'Your style'}")
+        item.setData(STYLE_ROLE, style)
+        item.setToolTip(f"{style.name} ({'bundled' if style.bundled else 'your style'})")
+        return item
+
+    def styles(self) -> list[Any]:
+        return [self.list.item(i).data(STYLE_ROLE) for i in range(self.list.count())]
+
+    def current_style(self) -> Any:
+        item = self.list.currentItem()
+        return item.data(STYLE_ROLE) if item is not None else None
+
+    def select(self, name: str) -> bool:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(STYLE_ROLE).name == name:
+                self.list.setCurrentRow(i)
+                return True
+        return False
+
+    def _on_list_current(self, item: QListWidgetItem | None, _previous: Any) -> None:
+        self._update_details()
+        if item is not None:
+            self.styleSelected.emit(item.data(STYLE_ROLE))
+
+    def _update_details(self) -> None:
+        style = self.current_style()
+        self.ios_button.setEnabled(style is not None)
+        self.onnx_button.setEnabled(style is not None)
+        if style is None:
+            self.details.setText("No style selected")
+            return
+        weights = f"{style.weights:,} weights" if style.weights else ""
+        facts = " · ".join(x for x in (style.preset, weights) if x)
+        self.details.setText(f"<b>{style.title or style.name}</b><br>{facts}")
+
+    def _on_search_changed(self, text: str) -> None:
+        needle = text.strip().lower()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            style = item.data(STYLE_ROLE)
+            haystack = f"{style.name} {style.title} {style.artist}".lower()
+            item.setHidden(bool(needle) and needle not in haystack)
+
+    def request_export(self, kind: str) -> None:
+        if (style := self.current_style()) is not None:
+            self.exportRequested.emit(style, kind)
+
+    # -- editing -----------------------------------------------------------------------------
+    def _on_list_menu(self, pos: Any) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        style = item.data(STYLE_ROLE)
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self._ask_rename(style)).setEnabled(not style.bundled)
+        menu.addAction("Delete…", lambda: self._ask_delete(style)).setEnabled(not style.bundled)
+        menu.addSeparator()
+        menu.addAction("Reveal file", lambda: reveal(Path(style.path)))
+        menu.addAction("Export to iPhone…", lambda: self.exportRequested.emit(style, "ios"))
+        menu.addAction("Export ONNX…", lambda: self.exportRequested.emit(style, "onnx"))
+        menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def _ask_rename(self, style: Any) -> None:
+        new, ok = QInputDialog.getText(self, "Rename style", "New name:", text=style.name)
+        if ok and new.strip() and new.strip() != style.name:
+            self.rename_style(style.name, new.strip())
+
+    def _ask_delete(self, style: Any) -> None:
+        answer = QMessageBox.question(self, "Delete style",
+                                      f"Delete your style “{style.title or style.name}”?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_style(style.name)
+
+    def rename_style(self, name: str, new_name: str) -> None:
+        from engine.styles import rename_user_style
+
+        try:
+            rename_user_style(name, new_name)
+        except StudioError as exc:
+            self._errors.show_error(exc)
+            return
+        self.refresh(select=new_name)
+
+    def delete_style(self, name: str) -> None:
+        from engine.styles import delete_user_style
+
+        try:
+            delete_user_style(name)
+        except StudioError as exc:
+            self._errors.show_error(exc)
+            return
+        self.refresh()
+
+    def import_model(self, path: Path) -> None:
+        worker = JobWorker(import_style_job(path))
+        worker.finished.connect(self._on_style_imported)
+        worker.failed.connect(self._errors.show_error)
+        self._jobs.start("import-style", worker)
+
+    def _on_style_imported(self, style: Any) -> None:
+        self.refresh(select=style.name)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if dropped_models(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for path in dropped_models(event.mimeData().urls()):
+            self.import_model(path)
+        event.acceptProposedAction()
+
+
+def reveal(path: Path) -> None:
+    """Show a file in the system file manager (its folder; Qt has no portable 'select')."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent if path.is_file() else path)))

@@ -1,0 +1,299 @@
+"""Image mode: open, drop or paste photos; live before/after; save; batch folders.
+
+Everything slow (decoding, the network, encoding) runs in workers: live previews go through
+the shared inference worker (latest request wins), opening/saving/batches through jobs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import StudioError
+from studio import icons
+from studio.error_dialog import ErrorReporter
+from studio.panes.compare_view import CompareView
+from studio.qimage import from_qimage, to_qimage
+from studio.state import StudioState
+from studio.workers.image_jobs import (
+    BatchItemDone,
+    LoadedImage,
+    batch_job,
+    load_job,
+    output_name,
+    save_job,
+)
+from studio.workers.inference_worker import Frame, InferenceResult, InferenceSettings
+from studio.workers.job_worker import JobRunner, JobWorker
+
+PREVIEW_MAX_PX = 1280  # the live preview runs the network at most this size; Save is full size
+DEBOUNCE_MS = 120  # slider drags coalesce into one request per pause
+SAVE_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"
+PLACEHOLDER = "Drop photos or a folder here\n\nor use Open (Ctrl+O) or Paste (Ctrl+V)"
+
+
+def local_paths(urls: list[QUrl]) -> list[Path]:
+    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
+
+
+class ImagePane(QWidget):
+    """One photo at a time with a before/after view; many photos become a batch."""
+
+    imageShown = Signal()  # a stylized result is on screen
+    saved = Signal(Path)
+    batchFinished = Signal(list)  # written paths
+
+    def __init__(self, state: StudioState, inference: Any, jobs: JobRunner,
+                 errors: ErrorReporter, settings: QSettings,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("imagePane")
+        self.setAcceptDrops(True)
+        self._state, self._inference, self._jobs = state, inference, jobs
+        self._errors, self._settings = errors, settings
+        self._image: LoadedImage | None = None
+        self._ids = itertools.count(1)
+        self._image_id = 0
+        self._batch_failures: list[StudioError] = []
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._submit)
+        self.view = CompareView(PLACEHOLDER)
+        self._build()
+        inference.resultReady.connect(self._on_inference_result)
+        inference.failed.connect(errors.show_error)
+        for signal in (state.styleChanged, state.strengthChanged, state.preserveColorsChanged):
+            signal.connect(self._schedule)
+        self._update_enabled()
+
+    def _build(self) -> None:
+        self.open_button = self._tool("DirOpenIcon", "Open…", self.open_dialog)
+        self.paste_button = self._tool("FileDialogDetailedView", "Paste", self.paste)
+        self.save_button = self._tool("DialogSaveButton", "Save", self.save)
+        self.save_as_button = self._tool("DialogSaveButton", "Save As…", self.save_as_dialog)
+        self.fit_button = self._tool("TitleBarMaxButton", "Fit", self.view.zoom_fit)
+        self.actual_button = self._tool("TitleBarNormalButton", "100%", self.view.zoom_actual)
+        bar = QHBoxLayout()
+        bar.setSpacing(6)
+        for button in (self.open_button, self.paste_button, self.save_button, self.save_as_button):
+            bar.addWidget(button)
+        bar.addStretch(1)
+        bar.addWidget(self.fit_button)
+        bar.addWidget(self.actual_button)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_batch)
+        self.status = QLabel("")
+        self.status.setObjectName("statusText")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.progress)
+        bottom.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(8)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(bottom)
+        self._show_batch_controls(False)
+
+    def _tool(self, icon: str, text: str, slot: Any) -> QToolButton:
+        button = QToolButton()
+        button.setIcon(icons.standard(icon))
+        button.setText(text)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.clicked.connect(slot)
+        return button
+
+    def _update_enabled(self) -> None:
+        has = self._image is not None
+        for button in (self.save_button, self.save_as_button, self.fit_button, self.actual_button):
+            button.setEnabled(has)
+
+    def _show_batch_controls(self, visible: bool) -> None:
+        self.progress.setVisible(visible)
+        self.cancel_button.setVisible(visible)
+
+    # -- opening -----------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = str(self._settings.value("folders/open", str(Path.home())))
+        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", start,
+                                                "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif"
+                                                " *.tiff *.gif);;All files (*)")
+        if files:
+            self.open_paths([Path(f) for f in files])
+
+    def open_paths(self, paths: list[Path]) -> None:
+        """One file opens in the viewer; several files or a folder start a batch."""
+        from engine.imageio import find_images
+
+        if not paths:
+            return
+        self._settings.setValue("folders/open", str(paths[0].parent))
+        files = find_images(paths)
+        if not files:
+            self._errors.show_error(StudioError(f"{paths[0]}: no images found here",
+                                                hint="drop JPEG, PNG or WebP files"))
+        elif len(files) == 1 and not paths[0].is_dir():
+            worker = JobWorker(load_job(files[0]))
+            worker.finished.connect(self.show_image)
+            worker.failed.connect(self._errors.show_error)
+            self._jobs.start("load", worker)
+        else:
+            self.start_batch(files)
+
+    def paste(self) -> None:
+        mime = QApplication.clipboard().mimeData()
+        if mime is not None and mime.hasUrls():
+            self.open_paths(local_paths(mime.urls()))
+        elif mime is not None and mime.hasImage():
+            image = QApplication.clipboard().image()
+            self.show_image(LoadedImage(from_qimage(image), None, None))
+        else:
+            self._errors.show_error(StudioError("the clipboard holds no image",
+                                                hint="copy an image or image files first"))
+
+    def show_image(self, image: LoadedImage) -> None:
+        self._image = image
+        self._image_id = next(self._ids)
+        self.view.zoom_fit()
+        self._update_enabled()
+        self._submit()
+
+    def current_image(self) -> LoadedImage | None:
+        return self._image
+
+    # -- live preview ------------------------------------------------------------------------
+    def _schedule(self, *_args: object) -> None:
+        if self._image is not None:
+            self._debounce.start()
+
+    def _settings_now(self, max_size: int | None) -> InferenceSettings:
+        return InferenceSettings(self._state.style_path, self._state.strength,
+                                 self._state.preserve_colors, max_size)
+
+    def _submit(self) -> None:
+        if self._image is None:
+            return
+        self._inference.set_settings(self._settings_now(PREVIEW_MAX_PX))
+        self._inference.submit(Frame(self._image.rgb, tag=self._image_id))
+
+    def _on_inference_result(self, result: InferenceResult) -> None:
+        if result.frame.tag != self._image_id or self._image is None:
+            return  # a result for a photo that is no longer shown
+        self.view.set_images(result.source_image, result.image)
+        name = self._image.path.name if self._image.path else "Pasted image"
+        h, w = self._image.rgb.shape[:2]
+        self.status.setText(f"{name}  ·  {w} × {h}  ·  {result.latency_ms:.0f} ms")
+        self.imageShown.emit()
+
+    # -- saving ------------------------------------------------------------------------------
+    def default_target(self, suffix: str | None = None) -> Path:
+        source = self._image.path if self._image else None
+        folder = self._settings.value("folders/save", "")
+        folder = Path(folder) if folder else (source.parent if source else Path.home())
+        return folder / output_name(source, self._state.style, suffix)
+
+    def save(self) -> None:
+        """Save beside the last save folder under a free name (never overwrites)."""
+        self.save_to(self.default_target(), overwrite=False)
+
+    def save_as_dialog(self) -> None:
+        if self._image is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save stylized image",
+                                              str(self.default_target()), SAVE_FILTER)
+        if path:  # the dialog already asked before replacing an existing file
+            self.save_to(Path(path), overwrite=True)
+
+    def save_to(self, target: Path, overwrite: bool = False) -> None:
+        if self._image is None:
+            return
+        worker = JobWorker(save_job(self._image, self._settings_now(None), target, overwrite))
+        worker.finished.connect(self._on_saved)
+        worker.failed.connect(self._errors.show_error)
+        self.status.setText(f"Saving {target.name}…")
+        self._jobs.start("save", worker)
+
+    def _on_saved(self, path: Path) -> None:
+        self._settings.setValue("folders/save", str(path.parent))
+        self.status.setText(f"Saved {path}")
+        self.saved.emit(path)
+
+    # -- batch -------------------------------------------------------------------------------
+    def start_batch(self, files: list[Path]) -> None:
+        style = self._state.style or "original"
+        out_dir = files[0].parent / f"stylized-{style}"
+        worker = JobWorker(batch_job(files, self._settings_now(None), out_dir, style))
+        worker.progress.connect(self._on_batch_progress)
+        worker.partial.connect(self._on_batch_item)
+        worker.itemFailed.connect(self._on_batch_item_failed)
+        worker.finished.connect(self._on_batch_finished)
+        worker.failed.connect(self._errors.show_error)
+        worker.cancelled.connect(self._on_batch_cancelled)
+        worker.done.connect(self._on_batch_done)
+        self._batch_failures = []
+        self.progress.setRange(0, len(files))
+        self.progress.setValue(0)
+        self._show_batch_controls(True)
+        self.status.setText(f"Stylizing {len(files)} images into {out_dir}…")
+        self._jobs.start("batch", worker)
+
+    def cancel_batch(self) -> None:
+        self._jobs.cancel("batch")
+        self._show_batch_controls(False)
+
+    def _on_batch_progress(self, done: int, total: int, name: str) -> None:
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done} / {total}")
+
+    def _on_batch_item(self, item: BatchItemDone) -> None:
+        """Show each finished photo as it comes (already stylized: no new request)."""
+        self._image = LoadedImage(item.rgb, None, item.source)
+        self._image_id = next(self._ids)
+        self.view.set_images(to_qimage(item.rgb), to_qimage(item.output))
+        self._update_enabled()
+
+    def _on_batch_item_failed(self, error: StudioError) -> None:
+        self._batch_failures.append(error)
+
+    def _on_batch_cancelled(self) -> None:
+        self.status.setText("Batch cancelled")
+
+    def _on_batch_finished(self, written: list[Path]) -> None:
+        where = written[0].parent if written else ""
+        self.status.setText(f"Saved {len(written)} images to {where}")
+        if self._batch_failures:
+            names = ", ".join(e.message.split(":")[0] for e in self._batch_failures[:5])
+            self._errors.show_error(
+                StudioError(f"{len(self._batch_failures)} file(s) skipped: {names}",
+                            hint="they are not images this app can read"),
+                details="\n".join(e.message for e in self._batch_failures))
+        self.batchFinished.emit(written)
+
+    def _on_batch_done(self) -> None:
+        self._show_batch_controls(False)
+
+    # -- drops -------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self.open_paths(local_paths(event.mimeData().urls()))
+        event.acceptProposedAction()

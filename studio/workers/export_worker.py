@@ -1,0 +1,33 @@
+"""Export jobs: a style's Core ML bundle for iPhone, or a copy of its ONNX model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from engine.fileutil import write_atomic
+from studio.workers.job_worker import JobContext
+
+
+def ios_bundle_job(model_path: Path, out_dir: Path) -> Any:
+    """Write the Core ML bundle for ``model_path`` under ``out_dir``; returns the bundle path."""
+
+    def job(ctx: JobContext) -> Path:
+        from engine.ios_bundle import write_ios_bundle
+
+        ctx.progress(0, 1, "converting to Core ML")
+        bundle = write_ios_bundle(model_path, out_dir)
+        ctx.progress(1, 1, "")
+        return Path(bundle)
+
+    return job
+
+
+def onnx_copy_job(model_path: Path, target: Path) -> Any:
+    """Copy the style's ONNX model to ``target`` atomically."""
+
+    def job(ctx: JobContext) -> Path:
+        return write_atomic(target, lambda tmp: shutil.copyfile(model_path, tmp))
+
+    return job
