@@ -1,5 +1,182 @@
-"""`tinystyle stylize`: placeholder until its issue lands (replace this whole file)."""
+"""`tinystyle stylize`: apply a style to image files and folders.
+
+One Stylizer serves the whole batch. A bad file is reported on one line and skipped; the run
+goes on and exits 2 at the end. Inputs are never overwritten, outputs only with --overwrite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.cli.progress_bar import ProgressBar
+from engine.errors import StudioError
+from engine.imageio import SAVE_FORMATS, find_images, load_image, save_image
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("png", "jpg", "webp")
 
 
-def register(sub) -> None:
-    sub.add_parser("stylize", help="(not yet available)").set_defaults(func=lambda args: 1)
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "stylize", help="apply a style to images and folders",
+        description="Apply a style to image files and folders (recursively). Writes "
+                    "<stem>-<style>.<ext> beside each input (or in --out-dir) and prints each "
+                    "written path.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("--style", required=True, metavar="NAME|MODEL.onnx",
+                   help="a style name (see `tinystyle styles`) or an .onnx model file")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="0..1: blend of the original (0) and the stylized image (1)")
+    p.add_argument("--preserve-colors", action="store_true",
+                   help="keep the photo's colours, take only the style's light and texture")
+    p.add_argument("--max-size", type=_positive_int, metavar="N",
+                   help="run the network at most N px on the long side (bigger, coarser strokes)")
+    p.add_argument("--tile-size", type=_positive_int, metavar="N",
+                   help="process big images in N px tiles to bound memory")
+    p.add_argument("--threads", type=_positive_int, metavar="N", help="CPU threads for inference")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", type=Path, metavar="OUT",
+                       help="output file (only with a single input image)")
+    where.add_argument("--out-dir", type=Path, metavar="DIR",
+                       help="write outputs here (sub-folders of folder inputs are mirrored)")
+    p.add_argument("--format", choices=FORMATS,
+                   help="output format (default: the input's, or png if it cannot be written)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing outputs (inputs are never replaced)")
+    p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+@dataclass
+class Job:
+    """One input image and where its result goes; ``problem`` set when it must be skipped."""
+
+    source: Path
+    target: Path
+    problem: str = ""
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.strength <= 1.0:
+        raise StudioError(f"--strength {args.strength:g} is outside 0..1",
+                          hint="0 keeps the photo, 1 is the full style")
+    images = find_images(args.inputs)
+    if not images:
+        raise StudioError(f"no image files found in: {', '.join(map(str, args.inputs))}")
+    if args.output is not None:
+        _check_single_output(args, len(images))
+    # Imported here: they pull in onnxruntime, which `tinystyle --help` does not need.
+    from engine.styles import find_style
+    from engine.stylize import Stylizer
+
+    style = find_style(args.style)
+    stylizer = Stylizer(style.path, threads=args.threads)
+    jobs = plan_jobs(images, args, style.name)
+    failures = _run_jobs(jobs, stylizer, args)
+    if failures and len(jobs) > 1:
+        print(f"error: {failures} of {len(jobs)} images failed", file=sys.stderr)
+    return 2 if failures else 0
+
+
+def _check_single_output(args: argparse.Namespace, count: int) -> None:
+    """-o: one input image, and a suffix we can write that agrees with --format."""
+    if count != 1:
+        raise StudioError(f"-o/--output takes a single input image, got {count}",
+                          hint="use --out-dir for several images")
+    suffix = args.output.suffix.lower()
+    if suffix not in SAVE_FORMATS:
+        raise StudioError(f"{args.output}: cannot save images as '{suffix or '(no suffix)'}'",
+                          hint=f"use one of: {', '.join(SAVE_FORMATS)}")
+    if args.format and SAVE_FORMATS[suffix] != SAVE_FORMATS[f".{args.format}"]:
+        raise StudioError(f"{args.output}: suffix disagrees with --format {args.format}")
+
+
+def _run_jobs(jobs: list[Job], stylizer, args: argparse.Namespace) -> int:
+    """Stylize each job, printing written paths to stdout; return the number that failed."""
+    failures = 0
+    with ProgressBar(len(jobs), "stylize", enabled=None if len(jobs) > 1 else False) as bar:
+        for done, job in enumerate(jobs, 1):
+            try:
+                if job.problem:
+                    raise StudioError(job.problem)
+                _stylize_one(job, stylizer, args)
+                bar.write(str(job.target), file=sys.stdout)
+            except StudioError as exc:
+                failures += 1
+                bar.write(f"error: {_naming(job.source, exc.message)}")
+            bar.update(done, suffix=job.source.name)
+    return failures
+
+
+def _stylize_one(job: Job, stylizer, args: argparse.Namespace) -> None:
+    image = load_image(job.source)
+    rgb = stylizer.stylize(image.rgb, strength=args.strength, preserve_colors=args.preserve_colors,
+                           max_size=args.max_size, tile_size=args.tile_size)
+    if job.target.exists() and not args.overwrite:  # may have appeared while we worked
+        raise StudioError(f"{job.target}: already exists (use --overwrite to replace it)")
+    save_image(job.target, rgb, image.alpha)
+
+
+def _naming(source: Path, message: str) -> str:
+    """``<file>: <problem>``: most messages already start with a path; add the input's if not."""
+    return message if message.startswith(str(source)) else f"{source}: {message}"
+
+
+def plan_jobs(images: list[Path], args: argparse.Namespace, style_name: str) -> list[Job]:
+    """Decide every output path up front and flag the ones that must not be written."""
+    input_ids = {_file_id(p) for p in images}
+    folders = [Path(p) for p in args.inputs if Path(p).is_dir()]
+    jobs: list[Job] = []
+    claimed: dict[tuple, Path] = {}
+    for image in images:
+        target = args.output or _default_target(image, folders, args, style_name)
+        job = Job(image, target)
+        target_id = _file_id(target)
+        if target_id in input_ids:
+            job.problem = f"{target}: output would replace an input image (choose another name)"
+        elif target_id in claimed:
+            job.problem = f"{target}: output name already used for {claimed[target_id]}"
+        elif target.exists() and not args.overwrite:
+            job.problem = f"{target}: already exists (use --overwrite to replace it)"
+        claimed.setdefault(target_id, image)
+        jobs.append(job)
+    return jobs
+
+
+def _default_target(image: Path, folders: list[Path], args: argparse.Namespace,
+                    style_name: str) -> Path:
+    """``<stem>-<style>.<ext>`` beside the input, or under --out-dir mirroring folder inputs."""
+    if args.format:
+        suffix = f".{args.format}"
+    else:
+        suffix = image.suffix.lower() if image.suffix.lower() in SAVE_FORMATS else ".png"
+    name = f"{image.stem}-{style_name}{suffix}"
+    if args.out_dir is None:
+        return image.with_name(name)
+    for folder in folders:
+        if image.is_relative_to(folder):
+            return args.out_dir / image.relative_to(folder).parent / name
+    return args.out_dir / name
+
+
+def _file_id(path: Path) -> tuple:
+    """Identity of a file however it is spelled: device and inode if it exists, else the
+    resolved path (symlinks and ``..`` followed)."""
+    try:
+        stat = os.stat(path)
+        return ("inode", stat.st_dev, stat.st_ino)
+    except OSError:
+        return ("path", str(path.resolve()))

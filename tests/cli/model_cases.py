@@ -18,7 +18,7 @@ TINY_STYLE = "tiny-test"  # name of the small model the CLI fixtures export and 
 # --- model files that must be refused --------------------------------------------------------
 
 def _not_onnx(folder: Path) -> Path:
-    path = folder / "photo-not-model.onnx"
+    path = folder / "not-a-model.onnx"
     path.write_bytes(b"\xff\xd8\xff\xe0 this is not a protobuf " * 8)
     return path
 
