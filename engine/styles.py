@@ -1,0 +1,155 @@
+"""The style registry: bundled styles in ``resources/styles`` and the user's own styles.
+
+Both folders share one layout: ``<name>.onnx`` plus an optional ``<name>.jpg`` thumbnail of the
+painting (and ``recipes/<name>.toml`` for bundled ones). The file name is the style's name;
+titles and credits come from the model card inside the file. Bundled styles are read-only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import paths
+from engine.card import ModelCard
+from engine.errors import ModelLoadError, StudioError
+from engine.fileutil import atomic_path, write_bytes_atomic
+from engine.model_io import open_onnx, read_card
+
+log = logging.getLogger(__name__)
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+THUMBNAIL_SUFFIX = ".jpg"
+
+
+@dataclass(frozen=True)
+class Style:
+    """One installed style model and what the UI shows about it."""
+
+    name: str  # file stem, the id used on the command line
+    title: str
+    artist: str
+    year: str
+    preset: str
+    weights: int
+    path: Path  # the .onnx file
+    thumbnail: Path | None  # the painting, if there is one
+    bundled: bool
+    card: ModelCard
+
+
+def list_styles() -> list[Style]:
+    """Bundled styles first, then the user's, each group sorted by title.
+
+    A broken file is skipped with a warning, so one bad import cannot hide every other style.
+    """
+    styles = []
+    for folder, bundled in ((paths.bundled_styles_dir(), True), (paths.user_styles_dir(), False)):
+        group = []
+        for path in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
+            try:
+                group.append(_style(path, bundled))
+            except StudioError as exc:
+                log.warning("skipping style %s: %s", path, exc)
+        styles.extend(sorted(group, key=lambda s: (s.title.lower(), s.name)))
+    return styles
+
+
+def find_style(name_or_path: str | os.PathLike) -> Style:
+    """A listed style by name, or any .onnx file by path."""
+    text = str(name_or_path)
+    if text.lower().endswith(".onnx") or os.sep in text or Path(text).is_file():
+        path = Path(text)
+        return _style(path, path.resolve().parent == paths.bundled_styles_dir().resolve())
+    styles = list_styles()
+    for style in styles:
+        if style.name == text:
+            return style
+    names = ", ".join(s.name for s in styles[:8]) or "none installed"
+    raise StudioError(f"unknown style '{text}'", hint=f"styles: {names}; or give a .onnx path")
+
+
+def import_user_style(onnx_path: str | os.PathLike, name: str | None = None) -> Style:
+    """Check a model runs, then copy it (and a ``.jpg`` beside it) into the user styles folder.
+
+    Re-importing a user style replaces it; a bundled style's name is refused.
+    """
+    from engine.stylize import Stylizer
+
+    source = Path(onnx_path)
+    model, card = open_onnx(source, ours=False)
+    Stylizer(source, threads=1)  # ONNX Runtime must accept it, not only our checks
+    name = name or _slug(card.name or source.stem)
+    _check_name(name)
+    if (paths.bundled_styles_dir() / f"{name}.onnx").exists():
+        raise StudioError(f"style '{name}' is bundled and cannot be replaced",
+                          hint="import it under another name")
+    target = paths.user_styles_dir() / f"{name}.onnx"
+    write_bytes_atomic(target, model.SerializeToString())  # external data becomes inline
+    thumbnail = source.with_suffix(THUMBNAIL_SUFFIX)
+    if thumbnail.is_file():
+        with atomic_path(target.with_suffix(THUMBNAIL_SUFFIX)) as tmp:
+            shutil.copyfile(thumbnail, tmp)
+    log.info("imported style %s from %s", name, source)
+    return _style(target, bundled=False)
+
+
+def rename_user_style(name: str, new_name: str) -> Style:
+    """Rename a user style's model and thumbnail."""
+    old = _user_style_path(name)
+    _check_name(new_name)
+    taken = [d / f"{new_name}.onnx" for d in (paths.bundled_styles_dir(), paths.user_styles_dir())]
+    if any(p.exists() for p in taken):
+        raise StudioError(f"a style named '{new_name}' already exists", hint="choose another name")
+    new = old.with_name(f"{new_name}.onnx")
+    thumbnail = old.with_suffix(THUMBNAIL_SUFFIX)
+    if thumbnail.exists():
+        os.replace(thumbnail, new.with_suffix(THUMBNAIL_SUFFIX))
+    os.replace(old, new)
+    return _style(new, bundled=False)
+
+
+def delete_user_style(name: str) -> None:
+    """Delete a user style's model and thumbnail."""
+    path = _user_style_path(name)
+    path.with_suffix(THUMBNAIL_SUFFIX).unlink(missing_ok=True)
+    path.unlink()
+    log.info("deleted style %s", name)
+
+
+def _user_style_path(name: str) -> Path:
+    if (paths.bundled_styles_dir() / f"{name}.onnx").exists():
+        raise StudioError(f"style '{name}' is bundled and cannot be changed",
+                          hint="only styles you imported or trained can be renamed or deleted")
+    path = paths.user_styles_dir() / f"{name}.onnx"
+    if not NAME_PATTERN.match(name) or not path.is_file():
+        raise StudioError(f"no user style named '{name}'")
+    return path
+
+
+def _check_name(name: str) -> None:
+    if not NAME_PATTERN.match(name):
+        raise StudioError(
+            f"'{name}' is not a valid style name",
+            hint="use up to 64 lowercase letters, digits, '-' or '_' (not first)",
+        )
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_")[:64] or "style"
+
+
+def _style(path: Path, bundled: bool) -> Style:
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such style file")
+    card = read_card(path)
+    thumbnail = path.with_suffix(THUMBNAIL_SUFFIX)
+    return Style(
+        name=path.stem, title=card.title or path.stem, artist=card.artist, year=card.year,
+        preset=card.preset, weights=card.weights, path=path,
+        thumbnail=thumbnail if thumbnail.is_file() else None, bundled=bundled, card=card,
+    )
