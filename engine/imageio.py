@@ -179,11 +179,7 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | Non
     PNG and WebP keep the alpha; JPEG drops it. ``quality`` applies to JPEG and WebP.
     """
     path = Path(path)
-    fmt = SAVE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise StudioError(f"{path}: cannot save images as '{path.suffix or '(no suffix)'}'",
-                          hint=f"use one of: {', '.join(SAVE_FORMATS)}")
-    pil_format, keeps_alpha = fmt
+    pil_format, keeps_alpha = save_format(path)
     pil = PILImage.fromarray(_checked_rgb(rgb), mode="RGB")
     if alpha is not None and keeps_alpha:
         pil.putalpha(PILImage.fromarray(_checked_alpha(alpha, rgb), mode="L"))
@@ -195,6 +191,15 @@ def save_image(path: str | os.PathLike, rgb: np.ndarray, alpha: np.ndarray | Non
     except OSError as exc:
         raise StudioError(f"{path}: cannot write ({exc.strerror or _one_line(exc)})",
                           hint="check the folder exists, is writable and has free space") from None
+
+
+def save_format(path: Path) -> tuple[str, bool]:
+    """(Pillow format, keeps alpha) for ``path``'s suffix; a StudioError if we cannot write it."""
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise StudioError(f"{path}: cannot save images as '{path.suffix or '(no suffix)'}'",
+                          hint=f"use one of: {', '.join(SAVE_FORMATS)}")
+    return fmt
 
 
 def _checked_rgb(rgb: np.ndarray) -> np.ndarray:

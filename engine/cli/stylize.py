@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.cli.progress_bar import ProgressBar
 from engine.errors import StudioError
-from engine.imageio import SAVE_FORMATS, find_images, load_image, save_image
+from engine.imageio import SAVE_FORMATS, find_images, load_image, save_format, save_image
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +96,8 @@ def _check_single_output(args: argparse.Namespace, count: int) -> None:
     if count != 1:
         raise StudioError(f"-o/--output takes a single input image, got {count}",
                           hint="use --out-dir for several images")
-    suffix = args.output.suffix.lower()
-    if suffix not in SAVE_FORMATS:
-        raise StudioError(f"{args.output}: cannot save images as '{suffix or '(no suffix)'}'",
-                          hint=f"use one of: {', '.join(SAVE_FORMATS)}")
-    if args.format and SAVE_FORMATS[suffix] != SAVE_FORMATS[f".{args.format}"]:
+    fmt = save_format(args.output)
+    if args.format and fmt != SAVE_FORMATS[f".{args.format}"]:
         raise StudioError(f"{args.output}: suffix disagrees with --format {args.format}")
 
 
@@ -108,7 +105,8 @@ def _run_jobs(jobs: list[Job], stylizer, args: argparse.Namespace) -> int:
     """Stylize each job, printing written paths to stdout; return the number that failed."""
     failures = 0
     with ProgressBar(len(jobs), "stylize", enabled=None if len(jobs) > 1 else False) as bar:
-        for done, job in enumerate(jobs, 1):
+        for done, job in enumerate(jobs):
+            bar.update(done, suffix=job.source.name)  # show the file being worked on
             try:
                 if job.problem:
                     raise StudioError(job.problem)
@@ -117,7 +115,7 @@ def _run_jobs(jobs: list[Job], stylizer, args: argparse.Namespace) -> int:
             except StudioError as exc:
                 failures += 1
                 bar.write(f"error: {_naming(job.source, exc.message)}")
-            bar.update(done, suffix=job.source.name)
+        bar.update(len(jobs))
     return failures
 
 

@@ -177,6 +177,7 @@ def test_style_by_name(tmp_path, run_cli, user_style):
     (["--strength", "-0.1"], "outside 0..1"),
     (["--style", "no-such-style"], "no-such-style"),
     (["-o", "x.tga"], "x.tga"),
+    (["-o", "x.png", "--format", "jpg"], "disagrees with --format"),
 ])
 def test_bad_options_exit_2_with_a_message(tmp_path, run_cli, tiny_model, args, phrase):
     photo = write_jpeg(tmp_path / "photo.jpg")
