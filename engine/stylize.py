@@ -199,7 +199,8 @@ class _Tiler:
     def __init__(self, stylizer: Stylizer) -> None:
         self.owner = stylizer
         config = stylizer._config()
-        self.halo = _halo(config, stylizer.multiple) if config else UNKNOWN_HALO
+        johnson = config is not None and getattr(config, "design", "johnson") == "johnson"
+        self.halo = _halo(config, stylizer.multiple) if johnson else UNKNOWN_HALO
         norms = [n for n in stylizer._model.graph.node if n.op_type == "InstanceNormalization"]
         consts = constant_tensors(stylizer._model)
         self.norms = []  # (scale, bias, epsilon) per instance norm, graph order
