@@ -1,0 +1,1 @@
+"""The train-a-style wizard."""

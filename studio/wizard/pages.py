@@ -1,0 +1,224 @@
+"""The wizard's choice pages: painting, its crop preview, content photos, size and quality."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+# Measured median FPS with ONNX Runtime, 2 CPU threads, 640x480 (docs: FACTS.md).
+EXPECTED_FPS_640 = {"seed-tiny": 14.6, "johnson": 1.5}
+SECONDS_PER_STEP_160_B4 = 0.98  # measured on the project's 2-core CPU (seed-tiny, VGG19)
+
+
+def estimated_minutes(image_size: int, batch_size: int, steps: int) -> float:
+    """Rough CPU time: cost grows with pixels per step (measured at 160 px, batch 4)."""
+    per_step = SECONDS_PER_STEP_160_B4 * (image_size / 160) ** 2 * (batch_size / 4)
+    return steps * per_step / 60
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "my-style"
+
+
+class DropLabel(QLabel):
+    """A label that accepts one dropped image file."""
+
+    fileDropped = Signal(Path)
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setAcceptDrops(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(360, 220)
+        self.setStyleSheet("border: 2px dashed #b8c0cc; border-radius: 8px; color: #68707c;"
+                           " background: white;")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.fileDropped.emit(Path(urls[0].toLocalFile()))
+            event.acceptProposedAction()
+
+
+class PaintingPage(QWizardPage):
+    def __init__(self, settings: QSettings) -> None:
+        super().__init__()
+        self._settings = settings
+        self.setTitle("Pick a painting")
+        self.setSubTitle("Drop a picture of the painting whose style you want, or choose a file.")
+        self.drop = DropLabel("Drop a painting here")
+        self.drop.fileDropped.connect(self.set_painting)
+        choose = QPushButton("Choose…")
+        choose.clicked.connect(self._choose)
+        self.title_edit = QLineEdit(placeholderText="e.g. The Starry Night")
+        self.name_edit = QLineEdit(placeholderText="starry-night")
+        self.title_edit.textEdited.connect(lambda t: self.name_edit.setText(slug(t)))
+        self.path_edit = QLineEdit()
+        self.path_edit.setVisible(False)
+        self.registerField("painting*", self.path_edit)
+        self.registerField("name*", self.name_edit)
+        self.registerField("title", self.title_edit)
+        form = QFormLayout()
+        form.addRow("Style title", self.title_edit)
+        form.addRow("Short name", self.name_edit)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.drop, 1)
+        layout.addWidget(choose, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(form)
+        layout.addWidget(self.path_edit)
+
+    def _choose(self) -> None:
+        start = str(self._settings.value("folders/paintings", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a painting", start,
+                                              "Images (*.jpg *.jpeg *.png *.webp)")
+        if path:
+            self.set_painting(Path(path))
+
+    def set_painting(self, path: Path) -> None:
+        pix = QPixmap(str(path))
+        if pix.isNull():
+            self.drop.setText(f"{path.name} is not an image this app can read")
+            self.path_edit.setText("")
+            return
+        self._settings.setValue("folders/paintings", str(path.parent))
+        self.drop.setPixmap(pix.scaled(self.drop.size() * 0.95, Qt.AspectRatioMode.KeepAspectRatio,
+                                       Qt.TransformationMode.SmoothTransformation))
+        self.path_edit.setText(str(path))
+        if not self.title_edit.text():
+            self.title_edit.setText(path.stem.replace("-", " ").replace("_", " ").title())
+            self.name_edit.setText(slug(path.stem))
+
+
+class CropPage(QWizardPage):
+    """Shows the painting at the scale the network learns it from."""
+
+    def __init__(self, style_size: int) -> None:
+        super().__init__()
+        self._style_size = style_size
+        self.setTitle("How the network sees the painting")
+        self.setSubTitle(f"Training looks at the painting resized to {style_size} px on its short "
+                         "side: the brush strokes and colours visible here are what it learns.")
+        self.preview = QLabel()
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.preview, 1)
+
+    def initializePage(self) -> None:  # noqa: N802
+        image = QImage(str(self.field("painting")))
+        if image.isNull():
+            return
+        scaled = image.scaled(self._style_size * 4, self._style_size,
+                              Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                              Qt.TransformationMode.SmoothTransformation)
+        side = min(scaled.width(), scaled.height())
+        crop = scaled.copy((scaled.width() - side) // 2, (scaled.height() - side) // 2, side, side)
+        self.preview.setPixmap(QPixmap.fromImage(crop))
+
+
+class ContentPage(QWizardPage):
+    def __init__(self, bundled: Path, settings: QSettings) -> None:
+        super().__init__()
+        self._bundled, self._settings = bundled, settings
+        self.setTitle("Pick content photos")
+        self.setSubTitle("The network practises on these photos. Variety helps: people, "
+                         "buildings, landscapes, close-ups.")
+        count = len(list(bundled.glob("*.jpg"))) if bundled.is_dir() else 0
+        self.use_bundled = QRadioButton(f"The bundled photo set ({count} photos)")
+        self.use_folder = QRadioButton("Photos in a folder:")
+        group = QButtonGroup(self)
+        group.addButton(self.use_bundled)
+        group.addButton(self.use_folder)
+        self.use_bundled.setChecked(True)
+        self.folder_edit = QLineEdit(readOnly=True)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose)
+        row = QHBoxLayout()
+        row.addWidget(self.use_folder)
+        row.addWidget(self.folder_edit, 1)
+        row.addWidget(browse)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.use_bundled)
+        layout.addLayout(row)
+        layout.addStretch(1)
+
+    def _choose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Photos folder", str(Path.home()))
+        if folder:
+            self.folder_edit.setText(folder)
+            self.use_folder.setChecked(True)
+
+    def content(self) -> Path:
+        if self.use_folder.isChecked() and self.folder_edit.text():
+            return Path(self.folder_edit.text())
+        return self._bundled
+
+
+class PresetPage(QWizardPage):
+    """Network size (weights, expected FPS) and training quality (expected minutes)."""
+
+    def __init__(self, net_presets: dict, train_presets: dict, default_net: str) -> None:
+        super().__init__()
+        self._train_presets = train_presets
+        self.setTitle("Size and quality")
+        self.setSubTitle("Smaller networks run faster live; longer training looks better.")
+        self.net = QComboBox()
+        for name in net_presets:
+            fps = EXPECTED_FPS_640.get(name)
+            self.net.addItem(f"{name}" + (f"  ·  ~{fps:g} FPS at 640×480" if fps else ""), name)
+        self.net.setCurrentIndex(max(0, self.net.findData(default_net)))
+        self.weights = QLabel("counting weights…")
+        self.quality = QComboBox()
+        for name in train_presets:
+            self.quality.addItem(name, name)
+        self.steps = QSpinBox(minimum=1, maximum=100_000, singleStep=50)
+        self.image_size = QSpinBox(minimum=32, maximum=512, singleStep=32)
+        self.minutes = QLabel()
+        self.quality.currentIndexChanged.connect(self._on_quality)
+        self.steps.valueChanged.connect(self._update_minutes)
+        self.image_size.valueChanged.connect(self._update_minutes)
+        form = QFormLayout(self)
+        form.addRow("Network", self.net)
+        form.addRow("", self.weights)
+        form.addRow("Quality", self.quality)
+        form.addRow("Steps", self.steps)
+        form.addRow("Crop size (px)", self.image_size)
+        form.addRow("Expected time", self.minutes)
+        self._on_quality()
+
+    def _on_quality(self) -> None:
+        cfg = self._train_presets[self.quality.currentData()]
+        self.steps.setValue(cfg.steps)
+        self.image_size.setValue(cfg.image_size)
+        self._update_minutes()
+
+    def _update_minutes(self) -> None:
+        cfg = self._train_presets[self.quality.currentData()]
+        minutes = estimated_minutes(self.image_size.value(), cfg.batch_size, self.steps.value())
+        self.minutes.setText(f"about {minutes:.0f} min on this computer's CPU" if minutes >= 1
+                             else "under a minute")
+
+    def set_weight_counts(self, counts: dict[str, int]) -> None:
+        name = self.net.currentData()
+        self.weights.setText(", ".join(f"{n}: {c:,} weights" for n, c in counts.items()))
+        self.weights.setToolTip(f"selected: {name}")
