@@ -188,6 +188,8 @@ class PresetPage(QWizardPage):
             self.net.addItem(f"{name}" + (f"  ·  ~{fps:g} FPS at 640×480" if fps else ""), name)
         self.net.setCurrentIndex(max(0, self.net.findData(default_net)))
         self.weights = QLabel("counting weights…")
+        self._counts: dict[str, int] = {}
+        self.net.currentIndexChanged.connect(self._update_weights)
         self.quality = QComboBox()
         for name in train_presets:
             self.quality.addItem(name, name)
@@ -219,6 +221,9 @@ class PresetPage(QWizardPage):
                              else "under a minute")
 
     def set_weight_counts(self, counts: dict[str, int]) -> None:
-        name = self.net.currentData()
-        self.weights.setText(", ".join(f"{n}: {c:,} weights" for n, c in counts.items()))
-        self.weights.setToolTip(f"selected: {name}")
+        self._counts = counts
+        self._update_weights()
+
+    def _update_weights(self) -> None:
+        count = self._counts.get(self.net.currentData())
+        self.weights.setText(f"{count:,} weights" if count else "counting weights…")

@@ -20,6 +20,7 @@ def photos_folder(tmp_path, bundled_photos):
     return folder
 
 
+@pytest.mark.slow
 def test_wizard_trains_and_style_joins_gallery(qtbot, window, bundled_photos, photos_folder):
     window.open_wizard()
     wizard = window.wizard
