@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,3 +45,28 @@ def write_atomic(target: str | os.PathLike, write: Callable[[Path], None]) -> Pa
 
 def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> Path:
     return write_atomic(target, lambda tmp: tmp.write_bytes(data))
+
+
+@contextlib.contextmanager
+def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` to build a folder at; swap it in on success.
+
+    An existing ``target`` (a folder or a file) is replaced only after the new one is complete.
+    """
+    target = Path(target)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=folder))
+    except OSError as exc:
+        raise StudioError(f"{folder}: cannot write here ({exc.strerror or exc})",
+                          hint="choose a folder you can write to") from None
+    tmp = work / target.name
+    try:
+        yield tmp
+        if target.exists() or target.is_symlink():
+            old = work / "old"
+            os.replace(target, old)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
