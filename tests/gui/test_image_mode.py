@@ -72,7 +72,7 @@ def test_batch_skips_bad_file_and_continues(qtbot, window, user_style, bundled_p
     written = done.args[0]
     assert len(written) == 3 and all(p.is_file() for p in written)
     assert "broken.jpg" in shown.args[0]
-    assert not window.image_pane.progress.isVisible()
+    qtbot.waitUntil(lambda: not window.image_pane.progress.isVisible(), timeout=5_000)
 
 
 def test_view_zoom_and_split(qtbot, window, user_style, bundled_photos):
