@@ -1,5 +1,125 @@
-"""`tinystyle train`: placeholder until its issue lands (replace this whole file)."""
+"""`tinystyle train`: train a style network on one painting, then install it as a user style."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from engine import paths
+from engine.cli.progress_bar import ProgressBar
+from engine.errors import Cancelled
+
+LOG_LINES = 50  # without a terminal, print about this many progress lines per run
 
 
-def register(sub) -> None:
-    sub.add_parser("train", help="(not yet available)").set_defaults(func=lambda args: 1)
+def register(sub: argparse._SubParsersAction) -> None:
+    from engine.config import NET_PRESETS
+    from engine.train import TRAIN_PRESETS
+
+    p = sub.add_parser("train", help="train a style network on a painting",
+                       description="Train a style network on STYLE_IMAGE and install it as a "
+                                   "user style. Ctrl-C saves a checkpoint; --resume continues.")
+    p.add_argument("style_image", metavar="STYLE_IMAGE", type=Path, help="the painting")
+    p.add_argument("--name", required=True, help="style name (lowercase, digits, - or _)")
+    p.add_argument("--preset", choices=list(TRAIN_PRESETS), default="quick",
+                   help="training preset (default: quick)")
+    p.add_argument("--net", choices=list(NET_PRESETS), help="network preset (default: seed-tiny)")
+    p.add_argument("--content", type=Path, help="folder of content photos (default: bundled)")
+    p.add_argument("--steps", type=int, help="total steps (overrides the preset)")
+    p.add_argument("--image-size", type=int, help="training crop size in px")
+    p.add_argument("--batch-size", type=int, help="crops per step")
+    p.add_argument("--init-from", type=Path, help="fine-tune from a checkpoint or .onnx model")
+    p.add_argument("--resume", action="store_true", help="continue the run's last checkpoint")
+    p.add_argument("--out-dir", type=Path, help="folder for runs (default: the user runs folder)")
+    p.add_argument("--no-install", action="store_true", help="do not install the result")
+    p.set_defaults(func=run)
+
+
+def _config(args: argparse.Namespace, run_dir: Path):
+    """The preset (or, on --resume, the checkpoint's config) with the command-line overrides."""
+    from engine.checkpoint import load_checkpoint
+    from engine.train import CHECKPOINT_NAME, TRAIN_PRESETS, TrainConfig
+
+    if args.resume:
+        config = TrainConfig.from_dict(load_checkpoint(run_dir / CHECKPOINT_NAME)["train_config"])
+    else:
+        config = TRAIN_PRESETS[args.preset]
+    overrides = {"net": args.net, "steps": args.steps, "image_size": args.image_size,
+                 "batch_size": args.batch_size,
+                 "init_from": str(args.init_from) if args.init_from else None}
+    return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+class ConsoleCallbacks:
+    """Draws the progress bar (or prints log lines when not on a terminal); keeps the preview."""
+
+    def __init__(self, bar: ProgressBar, run_dir: Path):
+        self.bar = bar
+        self.preview_path = run_dir / "preview.png"
+
+    def on_progress(self, step: int, total: int, losses: dict[str, float],
+                    images_per_second: float, eta_s: float) -> None:
+        text = (f"loss {losses['total']:.4g} (content {losses['content']:.3g} style "
+                f"{losses['style']:.3g} tv {losses['tv']:.3g}) {images_per_second:.1f} img/s")
+        self.bar.update(step, suffix=text)
+        if not self.bar.enabled and (step % max(1, total // LOG_LINES) == 0 or step == total):
+            eta = f"eta {int(eta_s) // 60}:{int(eta_s) % 60:02d}"
+            print(f"step {step}/{total} {text} {eta}", file=sys.stderr, flush=True)
+
+    def on_preview(self, step: int, rgb: np.ndarray) -> None:
+        from engine.imageio import save_image
+
+        save_image(self.preview_path, rgb)
+
+    def on_checkpoint(self, step: int, path: Path) -> None:
+        """Nothing to show: the bar keeps going and the path is printed at the end."""
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(token) -> Iterator[None]:
+    """The first Ctrl-C asks the trainer to checkpoint and stop; a second one interrupts."""
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, previous)
+        token.cancel()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.progress import CancelToken
+    from engine.train import Trainer, install_trained_style
+
+    run_dir = (args.out_dir or paths.user_runs_dir()) / args.name
+    config = _config(args, run_dir)
+    token = CancelToken()
+    with ProgressBar(config.steps, f"train {args.name}") as bar:
+        callbacks = ConsoleCallbacks(bar, run_dir)
+        trainer = Trainer(config, args.style_image, args.content, run_dir, callbacks, token,
+                          name=args.name, resume=args.resume)
+        try:
+            with _ctrl_c_cancels(token):
+                result = trainer.run()
+        except Cancelled as exc:
+            bar.close()
+            print(f"{exc}", file=sys.stderr)
+            print(f"resume with: tinystyle train {args.style_image} --name {args.name} --resume"
+                  + (f" --out-dir {args.out_dir}" if args.out_dir else ""), file=sys.stderr)
+            return 130
+    print(f"model: {result.onnx_path}")
+    print(f"checkpoint: {result.checkpoint_path}")
+    print(f"preview: {result.preview_path}")
+    if not args.no_install:
+        style = install_trained_style(result, args.name)
+        print(f"installed style '{style.name}' ({style.path})")
+    return 0

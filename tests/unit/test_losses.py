@@ -1,0 +1,55 @@
+"""Gram, content, style and TV losses."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.data import resize_short_side
+from engine.imageio import load_image
+from engine.losses import PerceptualLoss, content_loss, gram, style_loss, tv_loss
+
+
+def test_gram_is_f_ft_over_chw():
+    f = torch.arange(12, dtype=torch.float32).reshape(1, 2, 2, 3)
+    flat = f.reshape(2, 6)
+    assert torch.allclose(gram(f)[0], flat @ flat.T / 12)
+
+
+def test_gram_does_not_depend_on_image_size():
+    f = torch.rand(2, 4, 5, 6)
+    tiled = f.repeat(1, 1, 2, 3)
+    assert torch.allclose(gram(f), gram(tiled), atol=1e-6)
+
+
+def test_style_loss_sums_the_layers_and_is_zero_on_the_target():
+    feats = {"a": torch.rand(2, 3, 4, 4), "b": torch.rand(2, 5, 2, 2)}
+    targets = {k: gram(v[:1]) for k, v in feats.items()}
+    same = {k: v[:1].expand_as(v) for k, v in feats.items()}
+    assert style_loss(same, targets).item() == 0.0
+    separate = sum(style_loss({k: feats[k]}, {k: targets[k]}) for k in feats)
+    assert style_loss(feats, targets).item() == pytest.approx(separate.item())
+
+
+def test_content_loss_is_mse():
+    a, b = torch.zeros(1, 2, 3, 3), torch.full((1, 2, 3, 3), 2.0)
+    assert content_loss(a, b).item() == 4.0
+
+
+def test_tv_loss_counts_squared_neighbour_differences():
+    flat = torch.full((1, 3, 8, 8), 100.0)
+    assert tv_loss(flat).item() == 0.0
+    edge = flat.clone()
+    edge[..., 4:] = 110.0  # one vertical edge of height 10: 8 of 56 horizontal pairs differ
+    assert tv_loss(edge).item() == pytest.approx(100.0 * 8 / 56)
+
+
+def test_the_painting_is_its_own_style_and_a_photo_is_not(bundled_photos, shared_data):
+    style = resize_short_side(
+        load_image(shared_data / "styles" / "van-gogh-starry-night.jpg").rgb, 64, 4)
+    criterion = PerceptualLoss(style, ("relu1_1", "relu2_1", "relu3_1"), "relu2_2")
+    own = criterion(style, style)
+    photo = resize_short_side(load_image(bundled_photos[1]).rgb, 64, 4)
+    other = criterion(photo, photo.flip(-1))
+    assert own["style"].item() < 1e-3 * other["style"].item()
+    assert own["content"].item() == 0.0 and other["content"].item() > 0
