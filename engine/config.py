@@ -52,7 +52,8 @@ NET_PRESETS: dict[str, ModelConfig] = {
     # 8 channels at 1/2 and 16 at 1/4 resolution: multiples of 8 fill ONNX Runtime's AVX2
     # NCHWc blocks, where seed-tiny's 9 channels are padded to 16 and waste almost half.
     "fast-16": ModelConfig(widths=(8, 8, 16), residual_blocks=3, design="fast"),
-    # The same with 5 residual blocks: a larger receptive field (bigger strokes) for ~10% time.
+    # The same with 5 residual blocks: a larger receptive field (bigger strokes) for 10-50% more
+    # time (1280x720 / 640x480, measured on a loaded machine).
     "fast-16-r5": ModelConfig(widths=(8, 8, 16), residual_blocks=5, design="fast"),
 }
 
