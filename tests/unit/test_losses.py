@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -53,3 +54,15 @@ def test_the_painting_is_its_own_style_and_a_photo_is_not(bundled_photos, shared
     other = criterion(photo, photo.flip(-1))
     assert own["style"].item() < 1e-3 * other["style"].item()
     assert own["content"].item() == 0.0 and other["content"].item() > 0
+
+
+def test_ssim_is_one_for_equal_images_and_drops_with_noise(bundled_photos):
+    from engine.evaluate import ssim
+
+    photo = load_image(bundled_photos[2]).rgb[:96, :96]
+    rng = np.random.default_rng(0)
+    noisy = np.clip(photo + rng.normal(0, 25, photo.shape), 0, 255).astype(np.uint8)
+    very = np.clip(photo + rng.normal(0, 80, photo.shape), 0, 255).astype(np.uint8)
+    assert ssim(photo, photo) == pytest.approx(1.0)
+    assert 1.0 > ssim(photo, noisy) > ssim(photo, very)
+    assert ssim(photo, noisy) == pytest.approx(ssim(noisy, photo))
