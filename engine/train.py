@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -36,6 +37,9 @@ from engine.imageio import load_image, save_image
 from engine.losses import PerceptualLoss
 from engine.models.transformer import TransformerNet
 from engine.progress import CancelToken, TrainCallbacks
+
+if TYPE_CHECKING:
+    from engine.styles import Style
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +366,7 @@ def _initial_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]
     return state
 
 
-def install_trained_style(result: TrainResult, name: str):
+def install_trained_style(result: TrainResult, name: str) -> Style:
     """Copy the trained ONNX model and a painting thumbnail into the user styles; return Style."""
     from engine import styles
 

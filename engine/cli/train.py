@@ -14,7 +14,7 @@ import numpy as np
 
 from engine import paths
 from engine.cli.progress_bar import ProgressBar
-from engine.errors import Cancelled
+from engine.errors import Cancelled, StudioError
 
 LOG_LINES = 50  # without a terminal, print about this many progress lines per run
 
@@ -98,8 +98,12 @@ def _ctrl_c_cancels(token) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     from engine.progress import CancelToken
+    from engine.styles import NAME_PATTERN
     from engine.train import Trainer, install_trained_style
 
+    if not args.no_install and not NAME_PATTERN.match(args.name):  # fail now, not after training
+        raise StudioError(f"'{args.name}' is not a valid style name",
+                          hint="use lowercase letters, digits, '-' or '_'")
     run_dir = (args.out_dir or paths.user_runs_dir()) / args.name
     config = _config(args, run_dir)
     token = CancelToken()

@@ -90,3 +90,9 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(run_cli, tmp_path, style_
                              "--out-dir", tmp_path, "--no-install")
     assert code == 0, err
     assert load_checkpoint(tmp_path / "cc" / "checkpoint.pt")["step"] == step + 1
+
+
+def test_an_invalid_style_name_fails_before_training(run_cli, tmp_path, style_image):
+    code, _, err = run_cli("train", style_image, "--name", "Bad Name", "--out-dir", tmp_path)
+    assert code == 2 and "not a valid style name" in err
+    assert not (tmp_path / "Bad Name").exists()
