@@ -69,7 +69,7 @@ class ConsoleCallbacks:
         text = (f"loss {losses['total']:.4g} (content {losses['content']:.3g} style "
                 f"{losses['style']:.3g} tv {losses['tv']:.3g}) {images_per_second:.1f} img/s")
         self.bar.update(step, suffix=text)
-        if not self.bar.enabled and (step % max(1, total // LOG_LINES) == 0 or step == total):
+        if not self.bar.enabled and (step % max(1, total // LOG_LINES) == 0 or step in (1, total)):
             eta = f"eta {int(eta_s) // 60}:{int(eta_s) % 60:02d}"
             print(f"step {step}/{total} {text} {eta}", file=sys.stderr, flush=True)
 

@@ -109,16 +109,17 @@ def test_loss_decreases_over_30_steps(tmp_path, style_image, photos):
 @pytest.mark.slow
 def test_cancel_checkpoints_and_resume_matches_an_uninterrupted_run(tmp_path, style_image,
                                                                     photos):
+    """Bit-identical on the CPU; CUDA's backward kernels (reflection pad, upsample) use atomics."""
     cfg = dataclasses.replace(TINY, preview_every=0, checkpoint_every=0)
-    straight = Trainer(cfg, style_image, photos, tmp_path / "a").run()
+    straight = Trainer(cfg, style_image, photos, tmp_path / "a", device="cpu").run()
 
     token = CancelToken()
     rec = Recorder(cancel_at=3, token=token)
     with pytest.raises(Cancelled, match="step 3"):
-        Trainer(cfg, style_image, photos, tmp_path / "b", rec, token).run()
+        Trainer(cfg, style_image, photos, tmp_path / "b", rec, token, device="cpu").run()
     assert rec.events[-1][:2] == ("checkpoint", 3)
     assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["step"] == 3
-    resumed = Trainer(cfg, style_image, photos, tmp_path / "b", resume=True).run()
+    resumed = Trainer(cfg, style_image, photos, tmp_path / "b", resume=True, device="cpu").run()
 
     a, b = _weights(straight.checkpoint_path), _weights(resumed.checkpoint_path)
     assert a.keys() == b.keys()
@@ -130,8 +131,8 @@ def test_cancel_checkpoints_and_resume_matches_an_uninterrupted_run(tmp_path, st
 def _weights_at_step_3(tmp_path, cfg, style_image, photos) -> torch.Tensor:
     """Guard against a vacuous comparison: training really changes the weights."""
     short = dataclasses.replace(cfg, steps=3)
-    return _weights(Trainer(short, style_image, photos, tmp_path / "c").run().checkpoint_path)[
-        "encoder.0.1.weight"]
+    trainer = Trainer(short, style_image, photos, tmp_path / "c", device="cpu")
+    return _weights(trainer.run().checkpoint_path)["encoder.0.1.weight"]
 
 
 def test_a_pause_blocks_until_resumed(tmp_path, style_image, photos):
