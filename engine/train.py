@@ -96,12 +96,13 @@ class TrainConfig:
 
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
-    # Under 10 min on a 2-core CPU: small crops, big batch (FACTS: batch 8 at 128 px got to the
-    # 400-step look in ~30% less time and kept whites better).
+    # Under 10 min on a 2-core CPU (1.4-1.7 s/step measured): small crops, big batch (batch 8 at
+    # 128 px reached the look of 400 batch-4 steps in ~30% less time and kept whites better).
     "quick": TrainConfig(image_size=128, batch_size=8, steps=300, preview_every=25,
                          checkpoint_every=50),
-    # Under 30 min: the first recipe's size, more steps, cosine decay to settle the colours.
-    "balanced": TrainConfig(image_size=160, batch_size=4, steps=1500, lr_schedule="cosine"),
+    # Under 30 min on a 2-core CPU (1.0-1.3 s/step): the first recipe's crops, cosine decay to
+    # settle the colours (constant lr drifted grey-cyan beyond ~1,100 steps).
+    "balanced": TrainConfig(image_size=160, batch_size=4, steps=1200, lr_schedule="cosine"),
     # For a GPU (or patience): larger crops, so strokes match the size the model is used at.
     "best": TrainConfig(image_size=256, batch_size=8, steps=4000, lr_schedule="cosine",
                         preview_every=200, checkpoint_every=500),

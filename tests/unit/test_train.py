@@ -106,7 +106,6 @@ def test_loss_decreases_over_30_steps(tmp_path, style_image, photos):
     assert np.mean(totals[-5:]) < 0.8 * np.mean(totals[:5])
 
 
-@pytest.mark.slow
 def test_cancel_checkpoints_and_resume_matches_an_uninterrupted_run(tmp_path, style_image,
                                                                     photos):
     """Bit-identical on the CPU; CUDA's backward kernels (reflection pad, upsample) use atomics."""
@@ -171,7 +170,6 @@ def test_missing_style_image_is_a_clear_error(tmp_path, photos):
         Trainer(TINY, tmp_path / "nope.jpg", photos, tmp_path / "run").run()
 
 
-@pytest.mark.slow
 def test_fine_tune_from_our_onnx_and_refuse_another_shape(tmp_path, style_image, photos):
     cfg = dataclasses.replace(TINY, steps=1, preview_every=0, checkpoint_every=0)
     first = Trainer(cfg, style_image, photos, tmp_path / "a").run()
