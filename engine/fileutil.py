@@ -12,6 +12,12 @@ from pathlib import Path
 from engine.errors import StudioError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` only on success.
@@ -28,6 +34,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
                           hint="choose a folder you can write to") from None
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get normal permissions
     try:
         yield tmp
         os.replace(tmp, target)

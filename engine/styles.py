@@ -89,6 +89,9 @@ def import_user_style(onnx_path: str | os.PathLike, name: str | None = None) -> 
         raise StudioError(f"style '{name}' is bundled and cannot be replaced",
                           hint="import it under another name")
     target = paths.user_styles_dir() / f"{name}.onnx"
+    for prop in model.metadata_props:  # the card names the style as the user named it
+        if prop.key == "name":
+            prop.value = name
     write_bytes_atomic(target, model.SerializeToString())  # external data becomes inline
     thumbnail = source.with_suffix(THUMBNAIL_SUFFIX)
     if thumbnail.is_file():

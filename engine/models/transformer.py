@@ -49,7 +49,9 @@ class UpsampleConv(nn.Sequential):
     """Nearest-neighbour x2 upsampling followed by a conv-norm-ReLU."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int):
-        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvNormReLU(c_in, c_out, kernel))
+        super().__init__(
+            nn.Upsample(scale_factor=2, mode="nearest"), ConvNormReLU(c_in, c_out, kernel)
+        )
 
 
 class DepthwiseConv(nn.Sequential):
