@@ -58,7 +58,7 @@ NET_PRESETS: dict[str, ModelConfig] = {
 }
 
 # The preset the app uses for built-in styles and the train wizard.
-DEFAULT_NET_PRESET = "seed-tiny"
+DEFAULT_NET_PRESET = "fast-16"
 
 
 def net_preset(name: str) -> ModelConfig:

@@ -20,7 +20,7 @@ LOG_LINES = 50  # without a terminal, print about this many progress lines per r
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.config import NET_PRESETS
+    from engine.config import DEFAULT_NET_PRESET, NET_PRESETS
     from engine.train import TRAIN_PRESETS
 
     p = sub.add_parser("train", help="train a style network on a painting",
@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, help="style name (lowercase, digits, - or _)")
     p.add_argument("--preset", choices=list(TRAIN_PRESETS), default="quick",
                    help="training preset (default: quick)")
-    p.add_argument("--net", choices=list(NET_PRESETS), help="network preset (default: seed-tiny)")
+    p.add_argument("--net", choices=list(NET_PRESETS),
+                   help=f"network preset (default: {DEFAULT_NET_PRESET})")
     p.add_argument("--content", type=Path, help="folder of content photos (default: bundled)")
     p.add_argument("--steps", type=int, help="total steps (overrides the preset)")
     p.add_argument("--image-size", type=int, help="training crop size in px")

@@ -77,8 +77,9 @@ def test_gallery_imports_dropped_model_and_searches(qtbot, window, tiny_model, t
     with qtbot.waitSignal(window.gallery.stylesLoaded, timeout=20_000):
         drop_files(window.gallery, [dropped])
     qtbot.waitUntil(lambda: window.gallery.current_style() is not None, timeout=5_000)
-    names = [s.name for s in window.gallery.styles()]
+    names = [s.name for s in window.gallery.styles() if not s.bundled]
     assert names == ["test-tiny"]  # imported under the name in its model card
+    assert len(window.gallery.styles()) > 1  # beside the bundled styles
     window.gallery.search.setText("no such painting")
     visible = [i for i in range(window.gallery.list.count())
                if not window.gallery.list.item(i).isHidden()]

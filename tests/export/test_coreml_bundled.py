@@ -1,0 +1,40 @@
+"""Every built-in style exports to an 8-bit Core ML model under the seed's size, and the exported
+default-network model computes what ONNX Runtime computes (the trained weights, real photos)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.config import DEFAULT_NET_PRESET
+from engine.coreml_reference import evaluate, load_spec, to_uint8
+from engine.export_coreml import export_coreml
+from engine.imageio import load_image
+from engine.paths import bundled_photos_dir
+from engine.styles import list_styles
+from engine.stylize import Stylizer
+
+pytest.importorskip("coremltools")
+
+SEED_SIZE_LIMIT = 17_000  # bytes; the seed's 8-bit model was 16,876
+BUNDLED = [s for s in list_styles() if s.bundled]
+PHOTOS = ("mvtb-notre-dame.jpg", "gcompris-world-music-mexico.jpg")
+
+
+@pytest.mark.parametrize("style", BUNDLED, ids=lambda s: s.name)
+def test_bundled_style_exports_under_17kb(style, tmp_path):
+    path = export_coreml(style.path, tmp_path / f"{style.name}.mlmodel")
+    assert path.stat().st_size <= SEED_SIZE_LIMIT
+
+
+@pytest.mark.parametrize("bits,mean_max,max_max", [(8, 3.0, 12), (32, 0.5, 1)])
+def test_default_network_export_matches_onnx_runtime(bits, mean_max, max_max, tmp_path):
+    import cv2
+
+    style = next(s for s in BUNDLED if s.preset == DEFAULT_NET_PRESET)
+    spec = load_spec(export_coreml(style.path, tmp_path / "m.mlmodel", bits=bits))
+    stylizer = Stylizer(style.path, threads=1)
+    for name in PHOTOS:
+        rgb = cv2.resize(load_image(bundled_photos_dir() / name).rgb, (320, 240))
+        diff = np.abs(to_uint8(evaluate(spec, rgb)).astype(float) - stylizer.stylize(rgb))
+        assert diff.mean() <= mean_max and diff.max() <= max_max, (name, diff.mean(), diff.max())
