@@ -123,11 +123,11 @@ def quantize_conv_weights(model: onnx.ModelProto) -> None:
             q, scale = quantize_per_channel(weight)
             graph.initializer.remove(inits[name])
             graph.initializer.extend([
-                numpy_helper.from_array(q, f"{name}q"),
-                numpy_helper.from_array(scale, f"{name}s"),
+                numpy_helper.from_array(q, f"{name}_q"),
+                numpy_helper.from_array(scale, f"{name}_s"),
             ])
             dequant_nodes.append(helper.make_node(
-                "DequantizeLinear", [f"{name}q", f"{name}s"], [name], axis=0
+                "DequantizeLinear", [f"{name}_q", f"{name}_s"], [name], axis=0
             ))
             done.add(name)
     # Constant-only nodes first keeps the graph topologically sorted.

@@ -10,7 +10,7 @@ import torch
 from style_models import random_net, read_rgb
 
 from engine.card import ModelCard
-from engine.config import ModelConfig
+from engine.config import NET_PRESETS, ModelConfig
 from engine.errors import ModelLoadError, StudioError
 from engine.export_onnx import export_onnx
 from engine.model_io import load_network, read_card
@@ -147,3 +147,12 @@ def test_export_to_unwritable_place_leaves_nothing(tmp_path):
     with pytest.raises(StudioError, match="cannot write"):
         export_onnx(random_net(), CARD, blocker / "out.onnx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize("preset", sorted(NET_PRESETS))
+def test_every_preset_exports_a_valid_int8_model(preset, tmp_path):
+    """Regression: short tensor names once collided with the int8 initializers' names."""
+    net = random_net(preset, seed=5)
+    path = export_onnx(net, ModelCard(name="p", preset=preset), tmp_path / "p.onnx")
+    rebuilt, _ = load_network(path)
+    assert rebuilt.config == net.config
