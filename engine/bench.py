@@ -31,7 +31,9 @@ from engine.card import ModelCard
 from engine.config import DEFAULT_NET_PRESET, NET_PRESETS
 from engine.errors import StudioError
 from engine.export_onnx import export_onnx
+from engine.mailbox import Mailbox
 from engine.models.transformer import TransformerNet, count_weights
+from engine.stylize import session_options
 
 log = logging.getLogger(__name__)
 
@@ -84,32 +86,13 @@ class BenchResult:
         return dataclasses.asdict(self)
 
 
-def session_options(threads: int | None = None, *, profile_prefix: str | None = None
-                    ) -> ort.SessionOptions:
-    """The session settings we ship: every graph optimisation, sequential, fixed thread count.
-
-    ORT_ENABLE_ALL turns on the NCHWc layout transform, which runs convs whose channel counts
-    are multiples of 8 (the AVX2 block) without padding; one intra-op pool and no inter-op pool,
-    because these graphs are a single chain.
-    """
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.inter_op_num_threads = 1
-    if threads:
-        opts.intra_op_num_threads = threads
-    if profile_prefix:
-        opts.enable_profiling = True
-        opts.profile_file_prefix = profile_prefix
-    return opts
-
-
 def open_session(candidate: Candidate, threads: int | None = None, *,
                  profile_prefix: str | None = None) -> ort.InferenceSession:
-    return ort.InferenceSession(
-        candidate.onnx, session_options(threads, profile_prefix=profile_prefix),
-        providers=["CPUExecutionProvider"],
-    )
+    options = session_options(threads, onnx.load_from_string(candidate.onnx))
+    if profile_prefix:
+        options.enable_profiling = True
+        options.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(candidate.onnx, options, providers=["CPUExecutionProvider"])
 
 
 # --- candidates ------------------------------------------------------------------------------
@@ -284,36 +267,7 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 # --- webcam pipeline -------------------------------------------------------------------------
 
-class _Mailbox:
-    """One-slot mailbox: the latest frame wins, like the app's inference worker."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._frame: np.ndarray | None = None
-        self.dropped = 0
-        self.closed = False
-
-    def put(self, frame: np.ndarray) -> None:
-        with self._cond:
-            self.dropped += self._frame is not None
-            self._frame = frame
-            self._cond.notify()
-
-    def take(self) -> np.ndarray | None:
-        """The newest frame, waiting for one; None once closed."""
-        with self._cond:
-            while self._frame is None and not self.closed:
-                self._cond.wait()
-            frame, self._frame = self._frame, None
-            return frame
-
-    def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
-
-
-def _decode_loop(video: Path, size: tuple[int, int], mailbox: _Mailbox, stop: threading.Event,
+def _decode_loop(video: Path, size: tuple[int, int], mailbox: Mailbox, stop: threading.Event,
                  counter: list[int], camera_fps: float | None) -> None:
     """Decode the video in a loop, BGR -> RGB at ``size``, paced like a camera if asked."""
     capture = cv2.VideoCapture(str(video))
@@ -353,7 +307,7 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
         raise StudioError(f"{video}: video not found", hint="pass --video with an existing file")
     session = open_session(candidate, threads)
     name = session.get_inputs()[0].name
-    mailbox, stop, decoded = _Mailbox(), threading.Event(), [0]
+    mailbox, stop, decoded = Mailbox[np.ndarray](), threading.Event(), [0]
     decoder = threading.Thread(target=_decode_loop, daemon=True,
                                args=(video, size, mailbox, stop, decoded, camera_fps))
     decoder.start()
@@ -362,7 +316,7 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
     start = time.perf_counter()
     try:
         while time.perf_counter() - start < seconds:
-            rgb = mailbox.take()
+            rgb = mailbox.take(timeout=5.0)  # (H, W, 3) uint8 RGB, the newest decoded frame
             if rgb is None:
                 raise StudioError(f"{video}: no frames could be decoded")
             t0 = time.perf_counter()

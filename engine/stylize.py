@@ -146,7 +146,7 @@ class Stylizer:
     def _new_session(self, model: onnx.ModelProto, *, arena: bool = True,
                      ) -> ort.InferenceSession:
         """A session; ``arena=False`` returns memory after each run (for big, rare runs)."""
-        options = _session_options(self._threads, model, arena)
+        options = session_options(self._threads, model, arena)
         try:
             return ort.InferenceSession(model.SerializeToString(), options,
                                         providers=self._providers)
@@ -405,8 +405,14 @@ def _round_down(value: int, multiple: int) -> int:
     return max(multiple, value // multiple * multiple)
 
 
-def _session_options(threads: int | None, model: onnx.ModelProto, arena: bool,
-                     ) -> ort.SessionOptions:
+def session_options(threads: int | None, model: onnx.ModelProto, arena: bool = True,
+                    ) -> ort.SessionOptions:
+    """The ONNX Runtime settings we ship (the benchmark uses them too).
+
+    Every graph optimisation (the NCHWc layout transform runs convs whose channel counts are
+    multiples of 8 without padding); one intra-op pool and no inter-op pool, because these
+    graphs are a single chain.
+    """
     options = ort.SessionOptions()
     options.enable_cpu_mem_arena = arena
     options.enable_mem_pattern = arena

@@ -18,8 +18,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from engine.errors import StudioError
+from engine.mailbox import Mailbox
 from studio.qimage import to_qimage
-from studio.workers.mailbox import Mailbox
 
 log = logging.getLogger(__name__)
 
