@@ -61,6 +61,9 @@ class GalleryPane(QWidget):
         self.list.setObjectName("styleList")
         self.list.setIconSize(QSize(ICON_PX, ICON_PX))
         self.list.setSpacing(2)
+        # Long titles are elided with "…" (full text in the tooltip), never scrolled sideways.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._on_list_menu)
         self.list.currentItemChanged.connect(self._on_list_current)
@@ -123,7 +126,8 @@ class GalleryPane(QWidget):
         byline = ", ".join(x for x in (style.artist, str(style.year or "")) if x)
         item = QListWidgetItem(QIcon(pix), f"{style.title or style.name}\n{byline or 'Your style'}")
         item.setData(STYLE_ROLE, style)
-        item.setToolTip(f"{style.name} ({'bundled' if style.bundled else 'your style'})")
+        origin = "bundled" if style.bundled else "your style"
+        item.setToolTip(f"{style.title or style.name}\n{byline}\n{style.name} ({origin})")
         return item
 
     def styles(self) -> list[Any]:
