@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/tinystyle-studio
 
 test: $(STAMP)
-	$(BIN)/ruff check engine studio tests
+	$(BIN)/ruff check engine studio tests scripts
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
@@ -28,7 +28,7 @@ test-fast: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not slow" -x
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine studio tests
+	$(BIN)/ruff check engine studio tests scripts
 	$(BIN)/lint-imports
 
 bench: $(STAMP)
