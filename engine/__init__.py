@@ -1,7 +1,47 @@
 """TinyStyle engine: tiny fast-style-transfer networks, training, runtime and export.
 
-No Qt here: the studio is a thin layer over this package. Heavy modules (torch, onnxruntime,
-coremltools) are imported by the submodules that need them, not at package import.
+No Qt here: the studio is a thin layer over this package. The public API below is imported
+lazily (PEP 562), so ``import engine`` stays cheap and heavy modules (torch, onnxruntime,
+coremltools) load only when a name that needs them is used::
+
+    from engine import Stylizer, find_style, load_image
+    out = Stylizer(find_style("starry-night").path).stylize(load_image("photo.jpg").rgb)
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "ModelConfig": "engine.config",
+    "NET_PRESETS": "engine.config",
+    "DEFAULT_NET_PRESET": "engine.config",
+    "TransformerNet": "engine.models.transformer",
+    "ModelCard": "engine.card",
+    "StudioError": "engine.errors",
+    "Cancelled": "engine.errors",
+    "load_image": "engine.imageio",
+    "save_image": "engine.imageio",
+    "Stylizer": "engine.stylize",
+    "list_styles": "engine.styles",
+    "find_style": "engine.styles",
+    "export_onnx": "engine.export_onnx",
+    "load_network": "engine.model_io",
+    "TrainConfig": "engine.train",
+    "TRAIN_PRESETS": "engine.train",
+    "Trainer": "engine.train",
+    "CancelToken": "engine.progress",
+    "TrainCallbacks": "engine.progress",
+    "export_coreml": "engine.export_coreml",
+    "write_ios_bundle": "engine.ios_bundle",
+}
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(_PUBLIC[name]), name)

@@ -1,0 +1,26 @@
+"""``engine`` exposes its public API lazily: cheap to import, every listed name resolves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import engine
+
+
+@pytest.mark.parametrize("name", engine.__all__)
+def test_every_public_name_resolves(name):
+    assert getattr(engine, name) is not None
+
+
+def test_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError):
+        engine.no_such_thing  # noqa: B018
+
+
+def test_import_engine_loads_no_heavy_modules():
+    code = "import sys, engine; print(sorted({'torch', 'onnxruntime'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
