@@ -6,6 +6,7 @@ One frozen dataclass describes a transformer network; presets only say what they
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,18 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if "widths" in known:
-            known["widths"] = tuple(known["widths"])
-        return cls(**known)
+        return config_from_dict(cls, data)
+
+
+def config_from_dict(cls: type, data: dict) -> Any:
+    """Rebuild a config dataclass from ``asdict`` output (e.g. a checkpoint).
+
+    Unknown keys (from other versions) are ignored, and lists become tuples again, since
+    checkpoints store plain lists.
+    """
+    known = {k: tuple(v) if isinstance(v, list) else v
+             for k, v in data.items() if k in cls.__dataclass_fields__}
+    return cls(**known)
 
 
 NET_PRESETS: dict[str, ModelConfig] = {

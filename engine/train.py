@@ -30,7 +30,7 @@ from engine.checkpoint import (
     restore_rng_states,
     save_checkpoint,
 )
-from engine.config import DEFAULT_NET_PRESET, ModelConfig, net_preset
+from engine.config import DEFAULT_NET_PRESET, ModelConfig, config_from_dict, net_preset
 from engine.data import ContentPhotos, resize_short_side
 from engine.errors import Cancelled, ImageFormatError, TrainingError
 from engine.imageio import load_image, save_image
@@ -89,10 +89,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if "style_layers" in known:
-            known["style_layers"] = tuple(known["style_layers"])
-        return cls(**known)
+        return config_from_dict(cls, data)
 
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
@@ -269,7 +266,8 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
-        return {k: v.detach().item() for k, v in {"total": total, **weighted}.items()}
+        values = torch.stack([total, *weighted.values()]).detach().tolist()  # one device sync
+        return dict(zip(["total", *weighted], values, strict=True))
 
     @torch.no_grad()
     def stylize(self, image: torch.Tensor) -> np.ndarray:
