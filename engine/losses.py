@@ -75,7 +75,7 @@ class PerceptualLoss(torch.nn.Module):
 
     def forward(self, output: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            target = self.vgg(content)[self.content_layer]
+            target = self.vgg(content, until=self.content_layer)[self.content_layer]
         feats = self.vgg(output)
         return {
             "content": content_loss(feats[self.content_layer], target),

@@ -165,11 +165,15 @@ class VGGFeatures(nn.Module):
         """Stays in eval mode: the loss network is frozen."""
         return super().train(False)
 
-    def forward(self, rgb: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, rgb: torch.Tensor, until: str | None = None) -> dict[str, torch.Tensor]:
+        """Features at the taps; with ``until`` (a tap), stop there (the content target needs
+        only relu2_2, which saves over half of that pass)."""
         x = rgb.flip(1) - self.bgr_means  # (N, 3, H, W) RGB 0..255 -> mean-free BGR
         out = {}
         for name, layer in self.body.items():
             x = layer(x)
             if name in self.taps:
                 out[name] = x
+            if name == until:
+                break
         return out

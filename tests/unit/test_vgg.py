@@ -37,6 +37,14 @@ def test_features_stop_at_the_deepest_requested_layer():
     assert (out["relu1_1"] >= 0).all()
 
 
+def test_until_stops_the_pass_early_with_the_same_features():
+    net = vgg.VGGFeatures(["relu1_1", "relu2_2", "relu4_1"])
+    x = torch.rand(1, 3, 32, 32) * 255
+    full, early = net(x), net(x, until="relu2_2")
+    assert set(early) == {"relu1_1", "relu2_2"}
+    assert torch.equal(early["relu2_2"], full["relu2_2"])
+
+
 def test_a_tapped_conv_output_is_not_overwritten_by_the_relu():
     out = vgg.VGGFeatures(["conv1_1", "relu1_1"])(torch.rand(1, 3, 16, 16) * 255)
     assert (out["conv1_1"] < 0).any()
