@@ -1,9 +1,11 @@
 """Make docs/gallery.png: every built-in style applied to the same four bundled photos.
 
     python scripts/make_gallery.py [--out docs/gallery.png] [--height 220]
+    python scripts/make_gallery.py --models a.onnx b.onnx --out compare.jpg  # side by side
 
-One row per style: the painting's thumbnail with its title and artist, then the four photos as
-the app would render them (full strength, photo at its bundled size).
+One row per style: the painting's thumbnail with its title and artist (with ``--models``: its
+network preset and training steps), then the four photos as the app would render them (full
+strength, photo at its bundled size).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from engine import paths
 from engine.imageio import load_image, save_image
-from engine.styles import list_styles
+from engine.styles import find_style, list_styles
 from engine.stylize import Stylizer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +40,7 @@ def fit_height(rgb: np.ndarray, height: int) -> Image.Image:
                         Image.Resampling.LANCZOS)
 
 
-def label_tile(style, height: int, font: ImageFont.ImageFont) -> Image.Image:
+def label_tile(style, caption: str, height: int, font: ImageFont.ImageFont) -> Image.Image:
     tile = Image.new("RGB", (LABEL_WIDTH, height), BACKGROUND)
     if style.thumbnail and Path(style.thumbnail).is_file():
         thumb = Image.open(style.thumbnail).convert("RGB")
@@ -46,7 +48,7 @@ def label_tile(style, height: int, font: ImageFont.ImageFont) -> Image.Image:
         tile.paste(thumb, ((LABEL_WIDTH - thumb.width) // 2, 0))
     draw = ImageDraw.Draw(tile)
     draw.text((4, height - 40), style.title or style.name, fill=(20, 20, 20), font=font)
-    draw.text((4, height - 20), style.artist, fill=(90, 90, 90), font=font)
+    draw.text((4, height - 20), caption, fill=(90, 90, 90), font=font)
     return tile
 
 
@@ -54,6 +56,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "gallery.png")
     parser.add_argument("--height", type=int, default=220, help="row height in px")
+    parser.add_argument("--models", nargs="+", type=Path,
+                        help="ONNX models to compare instead of the built-in styles")
     args = parser.parse_args()
 
     try:  # Pillow's built-in font has no accents ("Café"); DejaVu is on most Linux systems
@@ -65,9 +69,14 @@ def main() -> None:
             + [fit_height(p, args.height) for p in photos]]
     ImageDraw.Draw(rows[0][0]).text((4, args.height // 2), "original photos",
                                     fill=(20, 20, 20), font=font)
-    for style in (s for s in list_styles() if s.bundled):
+    if args.models:
+        styles = [(style, f"{style.preset}, {style.card.steps} steps")
+                  for style in map(find_style, args.models)]
+    else:
+        styles = [(style, style.artist) for style in list_styles() if style.bundled]
+    for style, caption in styles:
         stylizer = Stylizer(style.path)
-        rows.append([label_tile(style, args.height, font)]
+        rows.append([label_tile(style, caption, args.height, font)]
                     + [fit_height(stylizer.stylize(p), args.height) for p in photos])
 
     width = max(sum(t.width for t in row) + GAP * len(row) for row in rows) + GAP
