@@ -1,6 +1,6 @@
 """Make docs/gallery.png: every built-in style applied to the same four bundled photos.
 
-    python scripts/make_gallery.py [--out docs/gallery.png] [--height 220]
+    python scripts/make_gallery.py [--out docs/gallery.png] [--height 160]
     python scripts/make_gallery.py --models a.onnx b.onnx --out compare.jpg  # side by side
 
 One row per style: the painting's thumbnail with its title and artist (with ``--models``: its
@@ -55,7 +55,7 @@ def label_tile(style, caption: str, height: int, font: ImageFont.ImageFont) -> I
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "gallery.png")
-    parser.add_argument("--height", type=int, default=220, help="row height in px")
+    parser.add_argument("--height", type=int, default=160, help="row height in px")
     parser.add_argument("--models", nargs="+", type=Path,
                         help="ONNX models to compare instead of the built-in styles")
     args = parser.parse_args()
