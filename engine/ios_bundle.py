@@ -40,7 +40,8 @@ def write_ios_bundle(
     """Write ``out_dir/<Class>-iOS/`` and ``out_dir/<Class>-iOS.zip``; return the folder.
 
     Both appear only when complete (an existing bundle of the same name is replaced). The model
-    is the default 8-bit ``.mlmodel`` (iOS 12+).
+    is the default 8-bit ``.mlmodel`` (iOS 12+). ``progress`` may raise (e.g. ``Cancelled``) to
+    abort: below 1.0 nothing has been written yet.
     """
     from engine.model_io import load_network
 

@@ -58,6 +58,7 @@ class ExportController(QObject):
         worker = JobWorker(job)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._errors.show_error)
+        worker.progress.connect(self._on_progress)
         worker.done.connect(self._close_progress)
         self._show_progress(label)
         self._jobs.start("export", worker)
@@ -68,11 +69,17 @@ class ExportController(QObject):
         dialog.setWindowTitle("Export")
         dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.setMinimumDuration(300)
-        dialog.canceled.connect(self._on_cancel)
+        dialog.canceled.connect(self.cancel)
         self._progress = dialog
 
-    def _on_cancel(self) -> None:
+    def cancel(self) -> None:
+        """Stop the running export; it ends at its next step and writes nothing."""
         self._jobs.cancel("export")
+
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        if self._progress is not None:
+            self._progress.setRange(0, total)
+            self._progress.setValue(done)
 
     def _close_progress(self) -> None:
         if self._progress is not None:

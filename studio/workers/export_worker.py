@@ -11,15 +11,21 @@ from studio.workers.job_worker import JobContext
 
 
 def ios_bundle_job(model_path: Path, out_dir: Path) -> Any:
-    """Write the Core ML bundle for ``model_path`` under ``out_dir``; returns the bundle path."""
+    """Write the Core ML bundle for ``model_path`` under ``out_dir``; returns the bundle path.
+
+    Cancel is checked at every progress step before the bundle is complete: the Core ML
+    conversion itself cannot be interrupted, but a cancelled export leaves no files behind.
+    """
 
     def job(ctx: JobContext) -> Path:
         from engine.ios_bundle import write_ios_bundle
 
-        ctx.progress(0, 1, "converting to Core ML")
-        bundle = write_ios_bundle(model_path, out_dir)
-        ctx.progress(1, 1, "")
-        return Path(bundle)
+        def report(fraction: float, message: str) -> None:
+            if fraction < 1.0:  # at 1.0 the bundle is already in place
+                ctx.check()
+            ctx.progress(round(fraction * 100), 100, message)
+
+        return Path(write_ios_bundle(model_path, out_dir, progress=report))
 
     return job
 

@@ -71,6 +71,22 @@ def test_export_writes_coreml_bundle_and_onnx(qtbot, window, user_style, tmp_pat
     assert {p.key: p.value for p in model.metadata_props}["name"] == "test-tiny"
 
 
+def test_cancelled_ios_export_writes_nothing_and_reveals_nothing(qtbot, window, user_style,
+                                                                 tmp_path):
+    window.gallery.refresh(select="test-tiny")
+    qtbot.waitUntil(lambda: window.state.style == "test-tiny", timeout=10_000)
+    exported = []
+    window.exporter.exported.connect(exported.append)
+    out = tmp_path / "ios"
+    window.exporter.export_ios(window.gallery.current_style(), out)
+    worker = window.jobs.worker("export")
+    with qtbot.waitSignal(worker.cancelled, timeout=180_000):
+        window.exporter.cancel()
+    qtbot.waitUntil(lambda: not window.jobs.is_running("export"), timeout=10_000)
+    assert exported == []
+    assert not out.exists() or not any(out.iterdir())  # no bundle, no zip, no temp folder
+
+
 def test_gallery_imports_dropped_model_and_searches(qtbot, window, tiny_model, tmp_path):
     dropped = tmp_path / "dropped-style.onnx"
     shutil.copy(tiny_model, dropped)
