@@ -29,6 +29,7 @@ class ExportController(QObject):
         self._settings = settings
         self._reveal = reveal_results
         self._progress: QProgressDialog | None = None
+        self._worker: JobWorker | None = None  # the export whose signals count; None: cancelled
 
     def ask_and_export(self, style: Any, kind: str) -> None:
         """Menu/button entry point: pick a target with a file dialog, then export."""
@@ -59,9 +60,9 @@ class ExportController(QObject):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._errors.show_error)
         worker.progress.connect(self._on_progress)
-        worker.done.connect(self._close_progress)
+        worker.done.connect(self._on_done)
         self._show_progress(label)
-        self._jobs.start("export", worker)
+        self._worker = self._jobs.start("export", worker)
 
     def _show_progress(self, label: str) -> None:
         self._close_progress()
@@ -74,12 +75,22 @@ class ExportController(QObject):
 
     def cancel(self) -> None:
         """Stop the running export; it ends at its next step and writes nothing."""
+        self._worker = None
         self._jobs.cancel("export")
+        self._close_progress()
+
+    def _from_current_export(self) -> bool:
+        """Signals of a cancelled (replaced) export must not touch the current one's dialog."""
+        return self._worker is not None and self.sender() is self._worker
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        if self._progress is not None:
+        if self._progress is not None and self._from_current_export():
             self._progress.setRange(0, total)
             self._progress.setValue(done)
+
+    def _on_done(self) -> None:
+        if self._from_current_export():
+            self._close_progress()
 
     def _close_progress(self) -> None:
         if self._progress is not None:
@@ -88,6 +99,8 @@ class ExportController(QObject):
             self._progress = None
 
     def _on_finished(self, path: Path) -> None:
+        if not self._from_current_export():
+            return  # cancelled after its last check (e.g. an instant ONNX copy)
         if self._reveal:
             reveal(path)
         self.exported.emit(path)

@@ -87,6 +87,21 @@ def test_cancelled_ios_export_writes_nothing_and_reveals_nothing(qtbot, window, 
     assert not out.exists() or not any(out.iterdir())  # no bundle, no zip, no temp folder
 
 
+def test_a_new_export_replaces_the_running_one(qtbot, window, user_style, tmp_path):
+    window.gallery.refresh(select="test-tiny")
+    qtbot.waitUntil(lambda: window.state.style == "test-tiny", timeout=10_000)
+    style = window.gallery.current_style()
+    exported = []
+    window.exporter.exported.connect(exported.append)
+    window.exporter.export_ios(style, tmp_path / "ios")
+    replaced = window.jobs.worker("export")
+    with qtbot.waitSignals([replaced.done, window.exporter.exported], timeout=180_000):
+        window.exporter.export_onnx(style, tmp_path / "copy.onnx")
+    qtbot.wait(200)  # anything the replaced export still had queued arrives now
+    assert exported == [tmp_path / "copy.onnx"]  # the replaced iPhone export reveals nothing
+    assert not (tmp_path / "ios").exists() or not any((tmp_path / "ios").iterdir())
+
+
 def test_gallery_imports_dropped_model_and_searches(qtbot, window, tiny_model, tmp_path):
     dropped = tmp_path / "dropped-style.onnx"
     shutil.copy(tiny_model, dropped)
