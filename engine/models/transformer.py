@@ -6,7 +6,8 @@ Input and output are float RGB in 0..255, shape (N, 3, H, W) with H and W multip
   checkerboard artifacts (Odena et al. 2016, https://distill.pub/2016/deconv-checkerboard/);
 - instance norm instead of batch norm (Ulyanov et al. 2016), and no conv bias in front of it
   (instance norm subtracts the per-channel mean, so such a bias has no effect);
-- reflection padding, so borders do not darken.
+- reflection padding, so borders do not darken (``config.padding`` trades it for speed
+  everywhere but in the output conv).
 """
 
 from __future__ import annotations
@@ -16,16 +17,29 @@ from torch import nn
 
 from engine.config import ModelConfig
 
+# px of edge-replicated margin around the input of zero-padded networks, cropped from their
+# output: zero padding draws a faint frame of artefacts up to ~10 px into the picture, which
+# the margin keeps outside it (a reflected margin would need inputs of more than 8 px).
+ZERO_PADDING_MARGIN = 8
+
+
+def padded_conv(c_in: int, c_out: int, kernel: int, padding: str, stride: int = 1,
+                groups: int = 1, bias: bool = False) -> list[nn.Module]:
+    """A conv that keeps the size (up to its stride): reflection pad then conv, or a conv
+    that pads with zeros itself (one op fewer; see ModelConfig.padding)."""
+    if padding == "reflect":
+        return [nn.ReflectionPad2d(kernel // 2),
+                nn.Conv2d(c_in, c_out, kernel, stride, groups=groups, bias=bias)]
+    return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=bias)]
+
 
 class ConvNormReLU(nn.Sequential):
-    """Reflection pad -> conv (no bias) -> instance norm -> optional ReLU."""
+    """Padded conv (no bias) -> instance norm -> optional ReLU."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, relu: bool = True):
-        layers: list[nn.Module] = [
-            nn.ReflectionPad2d(kernel // 2),
-            nn.Conv2d(c_in, c_out, kernel, stride=stride, bias=False),
-            nn.InstanceNorm2d(c_out, affine=True),
-        ]
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, relu: bool = True,
+                 padding: str = "reflect"):
+        layers = padded_conv(c_in, c_out, kernel, padding, stride)
+        layers.append(nn.InstanceNorm2d(c_out, affine=True))
         if relu:
             layers.append(nn.ReLU(inplace=True))
         super().__init__(*layers)
@@ -34,11 +48,11 @@ class ConvNormReLU(nn.Sequential):
 class ResidualBlock(nn.Module):
     """Two 3x3 conv-norm layers with an identity skip (He et al. 2016)."""
 
-    def __init__(self, channels: int, kernel: int):
+    def __init__(self, channels: int, kernel: int, padding: str = "reflect"):
         super().__init__()
         self.body = nn.Sequential(
-            ConvNormReLU(channels, channels, kernel),
-            ConvNormReLU(channels, channels, kernel, relu=False),
+            ConvNormReLU(channels, channels, kernel, padding=padding),
+            ConvNormReLU(channels, channels, kernel, relu=False, padding=padding),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -46,22 +60,22 @@ class ResidualBlock(nn.Module):
 
 
 class UpsampleConv(nn.Sequential):
-    """Nearest-neighbour x2 upsampling followed by a conv-norm-ReLU."""
+    """Nearest-neighbour x2 upsampling followed by a conv-norm-ReLU (optionally separable)."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int):
-        super().__init__(
-            nn.Upsample(scale_factor=2, mode="nearest"), ConvNormReLU(c_in, c_out, kernel)
-        )
+    def __init__(self, c_in: int, c_out: int, kernel: int, padding: str = "reflect",
+                 separable: bool = False):
+        if separable:
+            conv = [DepthwiseConv(c_in, kernel, padding), ConvNormReLU(c_in, c_out, 1)]
+        else:
+            conv = [ConvNormReLU(c_in, c_out, kernel, padding=padding)]
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), *conv)
 
 
 class DepthwiseConv(nn.Sequential):
-    """Reflection pad -> per-channel (depthwise) conv, no bias: a separable conv's spatial half."""
+    """Padded per-channel (depthwise) conv, no bias: a separable conv's spatial half."""
 
-    def __init__(self, channels: int, kernel: int):
-        super().__init__(
-            nn.ReflectionPad2d(kernel // 2),
-            nn.Conv2d(channels, channels, kernel, groups=channels, bias=False),
-        )
+    def __init__(self, channels: int, kernel: int, padding: str = "reflect"):
+        super().__init__(*padded_conv(channels, channels, kernel, padding, groups=channels))
 
 
 class SeparableResidualBlock(nn.Module):
@@ -70,12 +84,12 @@ class SeparableResidualBlock(nn.Module):
     At 16 channels each pair costs 400 multiply-adds per pixel instead of 2,304 for a 3x3 conv.
     """
 
-    def __init__(self, channels: int, kernel: int):
+    def __init__(self, channels: int, kernel: int, padding: str = "reflect"):
         super().__init__()
         self.body = nn.Sequential(
-            DepthwiseConv(channels, kernel),
+            DepthwiseConv(channels, kernel, padding),
             ConvNormReLU(channels, channels, 1),
-            DepthwiseConv(channels, kernel),
+            DepthwiseConv(channels, kernel, padding),
             ConvNormReLU(channels, channels, 1, relu=False),
         )
 
@@ -95,14 +109,19 @@ def fast_layers(config: ModelConfig) -> tuple[nn.Sequential, nn.Sequential, nn.S
     resolution would risk visible blocks).
     """
     _, c2, c3 = config.channels
-    k = config.inner_kernel
-    encoder = nn.Sequential(ConvNormReLU(3, c2, k, stride=2), ConvNormReLU(c2, c3, k, stride=2))
-    blocks = [SeparableResidualBlock(c3, k) for _ in range(config.residual_blocks)]
-    residuals = nn.Sequential(*blocks)
+    k, pad = config.inner_kernel, config.padding
+    encoder = nn.Sequential(ConvNormReLU(3, c2, k, stride=2, padding=pad),
+                            ConvNormReLU(c2, c3, k, stride=2, padding=pad))
+    residuals = nn.Sequential(
+        *[SeparableResidualBlock(c3, k, pad) for _ in range(config.residual_blocks)]
+    )
+    if config.separable_decoder:
+        output = [DepthwiseConv(c2, k), nn.Conv2d(c2, 3 * 4, 1)]
+    else:
+        output = padded_conv(c2, 3 * 4, k, "reflect", bias=True)
     decoder = nn.Sequential(
-        UpsampleConv(c3, c2, k),
-        nn.ReflectionPad2d(k // 2),
-        nn.Conv2d(c2, 3 * 4, k),  # (N, 12, H/2, W/2)
+        UpsampleConv(c3, c2, k, pad, separable=config.separable_decoder),
+        *output,  # (N, 12, H/2, W/2), reflection padded: see ModelConfig.padding
         nn.PixelShuffle(2),  # (N, 3, H, W)
     )
     return encoder, residuals, decoder
@@ -114,30 +133,34 @@ class TransformerNet(nn.Module):
     def __init__(self, config: ModelConfig | None = None):
         super().__init__()
         self.config = config or ModelConfig()
+        self.margin = ZERO_PADDING_MARGIN if self.config.padding == "zeros" else 0
         if self.config.design == "fast":
             self.encoder, self.residuals, self.decoder = fast_layers(self.config)
             return
         c1, c2, c3 = self.config.channels
-        k, k_out = self.config.inner_kernel, self.config.outer_kernel
+        k, k_out, pad = self.config.inner_kernel, self.config.outer_kernel, self.config.padding
         self.encoder = nn.Sequential(
-            ConvNormReLU(3, c1, k_out),
-            ConvNormReLU(c1, c2, k, stride=2),
-            ConvNormReLU(c2, c3, k, stride=2),
+            ConvNormReLU(3, c1, k_out, padding=pad),
+            ConvNormReLU(c1, c2, k, stride=2, padding=pad),
+            ConvNormReLU(c2, c3, k, stride=2, padding=pad),
         )
         self.residuals = nn.Sequential(
-            *[ResidualBlock(c3, k) for _ in range(self.config.residual_blocks)]
+            *[ResidualBlock(c3, k, pad) for _ in range(self.config.residual_blocks)]
         )
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, c2, k),
-            UpsampleConv(c2, c1, k),
-            nn.ReflectionPad2d(k_out // 2),
-            nn.Conv2d(c1, 3, k_out),
+            UpsampleConv(c3, c2, k, pad),
+            UpsampleConv(c2, c1, k, pad),
+            *padded_conv(c1, 3, k_out, "reflect", bias=True),
         )
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        m = self.margin
+        if m:
+            image = nn.functional.pad(image, (m, m, m, m), mode="replicate")
         x = image / 127.5 - 1.0  # (N, 3, H, W) in -1..1
         x = self.decoder(self.residuals(self.encoder(x)))
-        return (torch.tanh(x) + 1.0) * 127.5  # (N, 3, H, W) in 0..255
+        x = (torch.tanh(x) + 1.0) * 127.5  # (N, 3, H, W) in 0..255
+        return x[:, :, m:-m, m:-m] if m else x
 
 
 def count_weights(net: nn.Module) -> int:

@@ -7,6 +7,7 @@ from importlib import metadata
 
 import cv2
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -55,11 +56,15 @@ def test_timed_runs_come_in_blocks_and_add_up_to_iterations(candidates, monkeypa
     assert len(calls) == 7 + 3
 
 
+@pytest.mark.parametrize("preset", sorted({FAST[0], DEFAULT_NET_PRESET}))
 @pytest.mark.parametrize("quantize", [False, True])
-def test_fast_preset_export_matches_torch(quantize, bundled_photos, tmp_path):
+def test_fast_preset_export_matches_torch(preset, quantize, bundled_photos, tmp_path):
     """Our layer types survive the ONNX export: fp32 to float precision; int8 weights (random,
-    untrained ones: a harsh case) within about a grey level on average."""
-    net = TransformerNet(net_preset(FAST[0])).eval()
+    untrained ones: a harsh case) within about a grey level on average. Random untrained
+    nets amplify float rounding (flat regions, tiny instance-norm variances): seeded, and
+    fp32 within a tenth of a grey level."""
+    torch.manual_seed(0)
+    net = TransformerNet(net_preset(preset)).eval()
     path = export_onnx(net, ModelCard(name="t"), tmp_path / "t.onnx", quantize_weights=quantize)
     rgb = cv2.cvtColor(cv2.imread(str(bundled_photos[0])), cv2.COLOR_BGR2RGB)[:64, :96]
     image = np.ascontiguousarray(rgb.transpose(2, 0, 1)[None], dtype=np.float32)
@@ -69,7 +74,26 @@ def test_fast_preset_export_matches_torch(quantize, bundled_photos, tmp_path):
         expected = net(torch.from_numpy(image)).numpy()
     assert got.shape == expected.shape == image.shape
     error = np.abs(got - expected)
-    assert error.mean() < 2.0 if quantize else error.max() < 0.05
+    assert error.mean() < 2.0 if quantize else error.max() < 0.1
+
+
+@pytest.mark.parametrize("preset", ["fast-16-r5", "fast-16-r5-zs"])
+def test_export_keeps_only_the_pads_that_pad(preset, tmp_path):
+    """1x1 convs' ReflectionPad2d(0) are dropped. Reflect-padded nets keep one Pad per 3x3
+    conv; zero-padded ones only the input margin and the output conv's reflection pad."""
+    net = TransformerNet(net_preset(preset)).eval()
+    model = onnx.load(export_onnx(net, ModelCard(name="t"), tmp_path / "t.onnx",
+                                  quantize_weights=False))
+    pads = [n for n in model.graph.node if n.op_type == "Pad"]
+    inits = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
+    assert all(inits[p.input[1]].any() for p in pads)
+    modes = sorted(a.s.decode() for p in pads for a in p.attribute if a.name == "mode")
+    if net_preset(preset).padding == "zeros":
+        assert modes == ["edge", "reflect"]
+    else:
+        three_by_three = sum(1 for n in model.graph.node if n.op_type == "Conv"
+                             and inits[n.input[1]].shape[-1] == 3)
+        assert modes == ["reflect"] * three_by_three
 
 
 def test_cli_json_has_the_documented_keys(capsys):
@@ -140,9 +164,13 @@ def test_fast_presets_keep_the_contract_and_budget(preset):
     k = config.inner_kernel
     # stem 3->c2 and c2->c3, separable blocks (2 x (depthwise + pointwise + norm)), upsample
     # conv c3->c2, output conv c2->12 with bias; every normalised conv has a scale and a shift.
+    # A separable decoder splits its two convs into depthwise + pointwise.
     expected = (3 * c2 * k * k + 2 * c2) + (c2 * c3 * k * k + 2 * c3)
     expected += config.residual_blocks * 2 * (c3 * k * k + c3 * c3 + 2 * c3)
-    expected += (c3 * c2 * k * k + 2 * c2) + (c2 * 12 * k * k + 12)
+    if config.separable_decoder:
+        expected += (c3 * k * k + c3 * c2 + 2 * c2) + (c2 * k * k + c2 * 12 + 12)
+    else:
+        expected += (c3 * c2 * k * k + 2 * c2) + (c2 * 12 * k * k + 12)
     assert count_weights(net) == expected <= 20_000
     image = torch.rand(2, 3, 32, 48) * 255
     with torch.no_grad():
