@@ -192,6 +192,15 @@ def _padding(p, inputs):
     return np.pad(inputs[0], pad, mode={"reflection": "reflect", "replication": "edge"}[kind])
 
 
+def _crop(p, inputs):
+    if len(inputs) != 1:
+        raise UnsupportedLayerError("only crops by fixed border amounts are supported")
+    (top, bottom), (left, right) = [(b.startEdgeSize, b.endEdgeSize)
+                                    for b in p.cropAmounts.borderAmounts]
+    _, h, w = inputs[0].shape
+    return inputs[0][:, top:h - bottom, left:w - right]
+
+
 def _unary(p, inputs):
     x = inputs[0] * (p.scale or 1.0) + p.shift
     eps = p.epsilon or 1e-6
@@ -256,6 +265,7 @@ LAYERS: dict[str, Callable] = {
     "multiply": _elementwise(np.multiply, 1.0),
     "upsample": _upsample,
     "padding": _padding,
+    "crop": _crop,
     "unary": _unary,
     "scale": _scale,
     "bias": _bias,

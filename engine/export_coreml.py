@@ -184,6 +184,7 @@ def _neuralnetwork_spec(net, sizes: SizeRange, bits: int, out_path: Path):
     model = _convert(net, sizes, out_path, flexible=False, convert_to="neuralnetwork",
                      outputs=[ct.TensorType(name=OUTPUT_NAME)])
     spec = model.get_spec()
+    _slices_to_crop(spec, net.margin)
     _check_size_agnostic(spec, out_path)
     _fold_input_affine(spec)
     _merge_affine_chains(spec)
@@ -248,11 +249,32 @@ def _save_spec(spec, path: Path) -> None:
 # Layer types whose parameters do not depend on the image size, so flexible sizes stay correct.
 SIZE_AGNOSTIC = frozenset({
     "convolution", "batchnorm", "activation", "padding", "upsample", "add", "multiply",
-    "reorganizeData", "unary", "scale", "bias", "loadConstantND",
+    "reorganizeData", "unary", "scale", "bias", "loadConstantND", "crop",
 })
 # Layer types that exist since iOS 11 (spec 1); quantised weights and size ranges need spec 3.
 IOS12_LAYERS = SIZE_AGNOSTIC - {"loadConstantND"}
 IOS12_SPEC_VERSION = 3
+
+
+def _slices_to_crop(spec, margin: int) -> None:
+    """Turn the converter's slices that cut a zero-padded network's input margin back off
+    (end indices baked for the traced size) into one size-agnostic crop layer."""
+    layers = spec.neuralNetwork.layers
+    slices = [i for i, layer in enumerate(layers) if layer.WhichOneof("layer") == "slice"]
+    if not margin or not slices:
+        return
+    first, last = layers[slices[0]], layers[slices[-1]]
+    chained = len(slices) == 2 and last.input[0] == first.output[0]
+    if not chained or slices[-1] != len(layers) - 1 \
+            or any(layers[i].slice.startIndex != margin for i in slices):
+        return  # not the margin crop: _check_size_agnostic will refuse the graph
+    crop = layers.add()
+    crop.name, crop.input[:], crop.output[:] = "crop_margin", [first.input[0]], [last.output[0]]
+    for _ in range(2):  # height, then width
+        border = crop.crop.cropAmounts.borderAmounts.add()
+        border.startEdgeSize = border.endEdgeSize = margin
+    for i in reversed(slices):
+        del layers[i]
 
 
 def _check_size_agnostic(spec, out_path: Path) -> None:
@@ -307,6 +329,7 @@ def _fold_input_affine(spec) -> None:
     passes on the device and a few layers in the file.
     """
     layers = spec.neuralNetwork.layers
+    margin = _take_input_margin(layers)  # per-pixel affine commutes with edge replication
     affine: dict[str, tuple[float, float]] = {INPUT_NAME: (1.0, 0.0)}
     consts: dict[str, float] = {}
     count = 0
@@ -324,6 +347,7 @@ def _fold_input_affine(spec) -> None:
     frontier = used & ({*affine} | {*consts})
     last = frontier.pop() if len(frontier) == 1 else INPUT_NAME
     if count == 0 or last not in affine or last == INPUT_NAME:
+        _put_input_margin(layers, margin)
         return
     a, b = affine[last]
     scaler = _scaler(spec)
@@ -333,6 +357,37 @@ def _fold_input_affine(spec) -> None:
     for layer in layers[count:]:
         layer.input[:] = [INPUT_NAME if n == last else n for n in layer.input]
     del layers[:count]
+    _put_input_margin(layers, margin)
+
+
+def _take_input_margin(layers):
+    """Remove a leading edge-replication padding of the input (returned, or None), so that
+    the input scaling behind it can be folded."""
+    first = layers[0] if len(layers) else None
+    if first is None or first.WhichOneof("layer") != "padding" \
+            or first.padding.WhichOneof("PaddingType") != "replication" \
+            or first.input[0] != INPUT_NAME:
+        return None
+    margin = type(first)()
+    margin.CopyFrom(first)
+    for layer in layers[1:]:
+        layer.input[:] = [INPUT_NAME if n == first.output[0] else n for n in layer.input]
+    del layers[0]
+    return margin
+
+
+def _put_input_margin(layers, margin) -> None:
+    """Put a padding taken by _take_input_margin back in front of every layer."""
+    if margin is None:
+        return
+    rest = []
+    for layer in layers:
+        layer.input[:] = [margin.output[0] if n == INPUT_NAME else n for n in layer.input]
+        rest.append(type(layer)())
+        rest[-1].CopyFrom(layer)
+    del layers[:]
+    for layer in [margin, *rest]:
+        layers.add().CopyFrom(layer)
 
 
 def _scaler(spec):

@@ -38,3 +38,18 @@ def test_default_network_export_matches_onnx_runtime(bits, mean_max, max_max, tm
         rgb = cv2.resize(load_image(bundled_photos_dir() / name).rgb, (320, 240))
         diff = np.abs(to_uint8(evaluate(spec, rgb)).astype(float) - stylizer.stylize(rgb))
         assert diff.mean() <= mean_max and diff.max() <= max_max, (name, diff.mean(), diff.max())
+
+
+def test_default_network_margin_is_size_agnostic_and_scaling_folded(tmp_path):
+    """The zero-padded default network's input margin stays one edge-replication padding in
+    front, its crop one size-agnostic crop layer at the end (not slices baked for the traced
+    size), and the input scaling behind the margin still moves into the image scaler."""
+    style = next(s for s in BUNDLED if s.preset == DEFAULT_NET_PRESET)
+    spec = load_spec(export_coreml(style.path, tmp_path / "m.mlmodel"))
+    layers = spec.neuralNetwork.layers
+    kinds = [layer.WhichOneof("layer") for layer in layers]
+    assert "slice" not in kinds and "multiply" not in kinds
+    assert kinds[0] == "padding" and layers[0].padding.WhichOneof("PaddingType") == "replication"
+    assert kinds[-1] == "crop"
+    scaler = spec.neuralNetwork.preprocessing[0].scaler
+    assert scaler.channelScale == pytest.approx(1 / 127.5)
