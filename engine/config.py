@@ -83,7 +83,7 @@ NET_PRESETS: dict[str, ModelConfig] = {
 }
 
 # The preset the app uses for built-in styles and the train wizard.
-DEFAULT_NET_PRESET = "fast-16-r5"
+DEFAULT_NET_PRESET = "fast-16-r5-zs"
 
 
 def net_preset(name: str) -> ModelConfig:
