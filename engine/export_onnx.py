@@ -48,7 +48,6 @@ def export_onnx(
         model_config=net.config.to_dict(),
     )
     model = _trace(net, path)
-    drop_noop_pads(model)
     shrink(model)
     if quantize_weights:
         quantize_conv_weights(model)
@@ -103,27 +102,6 @@ def shrink(model: onnx.ModelProto) -> None:
         del node.metadata_props[:]
         node.input[:] = [short(n) for n in node.input]
         node.output[:] = [short(n) for n in node.output]
-
-
-def drop_noop_pads(model: onnx.ModelProto) -> None:
-    """Remove Pad nodes that pad by nothing (a 1x1 conv's ReflectionPad2d(0)), in place.
-
-    ONNX Runtime keeps them, and each one costs a layout change out of and back into its
-    blocked (NCHWc) conv format.
-    """
-    graph = model.graph
-    inits = {init.name: init for init in graph.initializer}
-    renames: dict[str, str] = {}
-    for node in list(graph.node):
-        pads = inits.get(node.input[1]) if node.op_type == "Pad" else None
-        if pads is not None and not numpy_helper.to_array(pads).any():
-            renames[node.output[0]] = renames.get(node.input[0], node.input[0])
-            graph.node.remove(node)
-    for node in graph.node:
-        node.input[:] = [renames.get(name, name) for name in node.input]
-    used = {name for node in graph.node for name in node.input}
-    for init in [i for i in graph.initializer if i.name not in used]:
-        graph.initializer.remove(init)
 
 
 def quantize_conv_weights(model: onnx.ModelProto) -> None:

@@ -26,10 +26,12 @@ ZERO_PADDING_MARGIN = 8
 def padded_conv(c_in: int, c_out: int, kernel: int, padding: str, stride: int = 1,
                 groups: int = 1, bias: bool = False) -> list[nn.Module]:
     """A conv that keeps the size (up to its stride): reflection pad then conv, or a conv
-    that pads with zeros itself (one op fewer; see ModelConfig.padding)."""
+    that pads with zeros itself (one op fewer; see ModelConfig.padding). A 1x1 conv's pad
+    slot holds an Identity: nothing to pad, no copy per training step and no Pad op in the
+    ONNX graph, and checkpoints keep their layer numbering."""
     if padding == "reflect":
-        return [nn.ReflectionPad2d(kernel // 2),
-                nn.Conv2d(c_in, c_out, kernel, stride, groups=groups, bias=bias)]
+        pad = nn.ReflectionPad2d(kernel // 2) if kernel > 1 else nn.Identity()
+        return [pad, nn.Conv2d(c_in, c_out, kernel, stride, groups=groups, bias=bias)]
     return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=bias)]
 
 

@@ -40,3 +40,12 @@ def test_seed_tiny_size():
 def test_johnson_size():
     # Johnson et al. as in pytorch/examples: ~1.68M (1,679,235 with every conv bias).
     assert count_weights(TransformerNet(net_preset("johnson"))) == 1_677_635
+
+
+@pytest.mark.parametrize("field", ["design", "padding"])
+def test_config_rejects_unknown_choices(field):
+    # A typo such as padding="zero" would otherwise build a zero-padded net without its margin.
+    from engine.config import ModelConfig
+
+    with pytest.raises(ValueError, match=f"ModelConfig.{field}"):
+        ModelConfig(**{field: "zero"})
