@@ -14,11 +14,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import paths
 from engine.card import ModelCard
 from engine.errors import ModelLoadError, StudioError
-from engine.fileutil import atomic_path, write_bytes_atomic
-from engine.model_io import open_onnx, read_card
+from engine.io import paths
+from engine.io.files import atomic_path, write_bytes_atomic
+from engine.io.model_files import open_onnx, read_card
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def import_user_style(onnx_path: str | os.PathLike, name: str | None = None) -> 
 
     Re-importing a user style replaces it; a bundled style's name is refused.
     """
-    from engine.stylize import Stylizer
+    from engine.runtime.stylizer import Stylizer
 
     source = Path(onnx_path)
     model, card = open_onnx(source, ours=False)

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engine import paths
-from engine.imageio import load_image, save_image
+from engine.io import paths
+from engine.io.images import load_image, save_image
+from engine.runtime.stylizer import Stylizer
 from engine.styles import find_style, list_styles
-from engine.stylize import Stylizer
 
 REPO = Path(__file__).resolve().parent.parent
 # Faces, fur, architecture with fine detail, a landscape with sky: where styles go wrong.

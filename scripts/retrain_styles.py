@@ -5,8 +5,8 @@
 
 Each recipe (``resources/styles/recipes/<name>.toml``) names the painting (a file in the curated
 data set's ``styles/`` folder), its credits, and a training preset with overrides. The models are
-trained on the bundled photo set (``resources/photos``) with ``engine.train.Trainer`` (a GPU is used
-when present) and written to ``resources/styles/<name>.onnx`` with a full model card, beside a
+trained on the bundled photo set (``resources/photos``) with
+``engine.training.trainer.Trainer`` (a GPU is used when present) and written to ``resources/styles/<name>.onnx`` with a full model card, beside a
 thumbnail of the painting (``<name>.jpg``).
 """
 
@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine import paths
 from engine.card import ModelCard
-from engine.checkpoint import load_checkpoint
-from engine.export_onnx import export_onnx
-from engine.imageio import load_image, save_image
-from engine.model_io import load_network
+from engine.export.to_onnx import export_onnx
+from engine.io import paths
+from engine.io.images import load_image, save_image
+from engine.io.model_files import load_network
 from engine.models.transformer import count_weights
 from engine.progress import TrainCallbacks
-from engine.train import CHECKPOINT_NAME, TRAIN_PRESETS, Trainer
+from engine.training.checkpoint import load_checkpoint
+from engine.training.trainer import CHECKPOINT_NAME, TRAIN_PRESETS, Trainer
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = paths.bundled_styles_dir() / "recipes"

@@ -35,10 +35,10 @@ def _fallback_style() -> None:
     import torch
 
     from engine.card import ModelCard
-    from engine.config import net_preset
-    from engine.export_onnx import export_onnx
+    from engine.export.to_onnx import export_onnx
+    from engine.io.paths import user_styles_dir
+    from engine.models.config import net_preset
     from engine.models.transformer import TransformerNet
-    from engine.paths import user_styles_dir
     from engine.styles import list_styles
 
     if list_styles():
@@ -68,7 +68,7 @@ def main() -> int:
     os.environ["TINYSTYLE_HOME"] = str(home)
     from PySide6.QtCore import QSettings
 
-    from engine.paths import bundled_photos_dir
+    from engine.io.paths import bundled_photos_dir
     from studio.app import create_app
     from studio.main_window import MainWindow
 

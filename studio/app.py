@@ -9,7 +9,7 @@ from importlib import resources
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from engine.paths import user_data_dir
+from engine.io.paths import user_data_dir
 
 ORGANIZATION, APPLICATION = "TinyStyle", "TinyStyle Studio"
 

@@ -1,6 +1,6 @@
 """Image files for tests, made with Pillow or by hand: unusual but valid ones, and bad ones.
 
-Shared by the engine.imageio unit tests and the CLI tests, so every bad input is checked at both
+Shared by the engine.io.images unit tests and the CLI tests, so every bad input is checked at both
 levels from one table (``BAD_IMAGES``).
 """
 

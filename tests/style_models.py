@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from engine.card import ModelCard
-from engine.config import net_preset
-from engine.export_onnx import export_onnx
-from engine.imageio import load_image
+from engine.export.to_onnx import export_onnx
+from engine.io.images import load_image
+from engine.models.config import net_preset
 from engine.models.transformer import TransformerNet
 
 

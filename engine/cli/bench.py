@@ -6,9 +6,9 @@ import argparse
 import json
 from pathlib import Path
 
-from engine import bench
-from engine.config import NET_PRESETS
 from engine.errors import StudioError
+from engine.models.config import NET_PRESETS
+from engine.runtime import bench
 
 DEFAULT_VIDEO = Path("/work/shared/data/video/opencv-vtest.mp4")
 PIPELINE_SIZE = (640, 480)

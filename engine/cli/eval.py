@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.evaluate import evaluate_models
+    from engine.training.evaluate import evaluate_models
 
     results = evaluate_models(args.models, args.content, args.style, size=args.size,
                               limit=args.limit)

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         return _export_onnx(model, args.output)
     sizes = parse_sizes(args.size_range, args.default_size)
     if args.bundle:
-        from engine.ios_bundle import write_ios_bundle
+        from engine.export.coreml.ios_bundle import write_ios_bundle
 
         if args.fmt != "mlmodel" or args.bits != 8:
             raise StudioError("--bundle always holds the 8-bit .mlmodel",
@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
         print(folder)
         print(folder.with_name(folder.name + ".zip"))
         return 0
-    from engine.export_coreml import export_coreml, file_size
-    from engine.ios_bundle import class_name
-    from engine.model_io import read_card
+    from engine.export.coreml.convert import export_coreml, file_size
+    from engine.export.coreml.ios_bundle import class_name
+    from engine.io.model_files import read_card
 
     out = args.output
     if out is None:
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 def parse_sizes(size_range: str, default: str):
     """``'256-1920'`` and ``'640x480'`` -> SizeRange (checked later against the model)."""
-    from engine.export_coreml import SizeRange
+    from engine.export.coreml.convert import SizeRange
 
     low_high = re.fullmatch(r"(\d+)-(\d+)", size_range.strip())
     if not low_high:
@@ -86,8 +86,8 @@ def _model_path(target: str) -> Path:
 
 
 def _export_onnx(model: Path, output: Path | None) -> int:
-    from engine.export_onnx import export_onnx
-    from engine.model_io import load_network
+    from engine.export.to_onnx import export_onnx
+    from engine.io.model_files import load_network
 
     if output is None:
         raise StudioError("--onnx needs an output file", hint="add -o NEW.onnx")

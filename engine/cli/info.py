@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
 def describe(target: str) -> dict:
     """Facts about ``target``: a model file first, then a network preset, then a style name."""
-    from engine.config import NET_PRESETS
+    from engine.models.config import NET_PRESETS
 
     path = Path(target)
     if path.is_file():
@@ -55,7 +55,7 @@ def describe(target: str) -> dict:
 
 def describe_preset(name: str) -> dict:
     """Build the preset's network to count its weights exactly."""
-    from engine.config import net_preset
+    from engine.models.config import net_preset
     from engine.models.transformer import TransformerNet, count_weights
 
     config = net_preset(name)
@@ -73,7 +73,7 @@ def describe_preset(name: str) -> dict:
 
 def describe_model(path: Path) -> dict:
     """Card and input facts of an ONNX model, or the card of a training checkpoint."""
-    from engine.model_io import CHECKPOINT_SUFFIXES, load_network, open_onnx
+    from engine.io.model_files import CHECKPOINT_SUFFIXES, load_network, open_onnx
 
     facts: dict = {"kind": "model", "path": str(path), "size_bytes": path.stat().st_size}
     if path.suffix.lower() in CHECKPOINT_SUFFIXES:
@@ -94,7 +94,7 @@ def describe_model(path: Path) -> dict:
 
 def _preset_named_by(model_config: dict) -> str:
     """The preset whose network config this is, or "" (custom network or not one of ours)."""
-    from engine.config import NET_PRESETS, ModelConfig
+    from engine.models.config import NET_PRESETS, ModelConfig
 
     if not model_config:
         return ""

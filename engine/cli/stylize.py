@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.cli.progress_bar import ProgressBar
 from engine.errors import StudioError
-from engine.imageio import SAVE_FORMATS, find_images, load_image, save_format, save_image
+from engine.io.images import SAVE_FORMATS, find_images, load_image, save_format, save_image
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         _check_single_output(args, len(images))
     # Imported here: they pull in onnxruntime, which `tinystyle --help` does not need.
+    from engine.runtime.stylizer import Stylizer
     from engine.styles import find_style
-    from engine.stylize import Stylizer
 
     style = find_style(args.style)
     stylizer = Stylizer(style.path, threads=args.threads)

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import paths
 from engine.cli.progress_bar import ProgressBar
 from engine.errors import Cancelled, StudioError
+from engine.io import paths
 
 LOG_LINES = 50  # without a terminal, print about this many progress lines per run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from engine.config import DEFAULT_NET_PRESET, NET_PRESETS
-    from engine.train import TRAIN_PRESETS
+    from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
+    from engine.training.trainer import TRAIN_PRESETS
 
     p = sub.add_parser("train", help="train a style network on a painting",
                        description="Train a style network on STYLE_IMAGE and install it as a "
@@ -45,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace, run_dir: Path):
     """The preset (or, on --resume, the checkpoint's config) with the command-line overrides."""
-    from engine.checkpoint import load_checkpoint
-    from engine.train import CHECKPOINT_NAME, TRAIN_PRESETS, TrainConfig
+    from engine.training.checkpoint import load_checkpoint
+    from engine.training.trainer import CHECKPOINT_NAME, TRAIN_PRESETS, TrainConfig
 
     if args.resume:
         config = TrainConfig.from_dict(load_checkpoint(run_dir / CHECKPOINT_NAME)["train_config"])
@@ -75,7 +75,7 @@ class ConsoleCallbacks:
             print(f"step {step}/{total} {text} {eta}", file=sys.stderr, flush=True)
 
     def on_preview(self, step: int, rgb: np.ndarray) -> None:
-        from engine.imageio import save_image
+        from engine.io.images import save_image
 
         save_image(self.preview_path, rgb)
 
@@ -100,7 +100,7 @@ def _ctrl_c_cancels(token) -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     from engine.progress import CancelToken
     from engine.styles import NAME_PATTERN
-    from engine.train import Trainer, install_trained_style
+    from engine.training.trainer import Trainer, install_trained_style
 
     if not args.no_install and not NAME_PATTERN.match(args.name):  # fail now, not after training
         raise StudioError(f"'{args.name}' is not a valid style name",

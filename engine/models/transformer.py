@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.config import ModelConfig
+from engine.models.config import ModelConfig
 
 # px of edge-replicated margin around the input of zero-padded networks, cropped from their
 # output: zero padding draws a faint frame of artefacts up to ~10 px into the picture, which

@@ -140,7 +140,7 @@ class ImagePane(QWidget):
 
     def open_paths(self, paths: list[Path]) -> None:
         """One file opens in the viewer; several files or a folder start a batch."""
-        from engine.imageio import find_images
+        from engine.io.images import find_images
 
         if not paths:
             return

@@ -34,7 +34,7 @@ from studio.workers.training_worker import TrainingWorker
 
 
 def _weight_counts(ctx: Any) -> dict[str, int]:
-    from engine.config import NET_PRESETS
+    from engine.models.config import NET_PRESETS
     from engine.models.transformer import TransformerNet, count_weights
 
     return {name: count_weights(TransformerNet(cfg)) for name, cfg in NET_PRESETS.items()}
@@ -87,9 +87,9 @@ class TrainWizard(QWizard):
     def __init__(self, jobs: JobRunner, errors: ErrorReporter, settings: QSettings,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from engine.config import DEFAULT_NET_PRESET, NET_PRESETS
-        from engine.paths import bundled_photos_dir
-        from engine.train import TRAIN_PRESETS, TrainConfig
+        from engine.io.paths import bundled_photos_dir
+        from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
+        from engine.training.trainer import TRAIN_PRESETS, TrainConfig
 
         self._jobs, self._errors = jobs, errors
         self._worker: TrainingWorker | None = None
@@ -126,8 +126,8 @@ class TrainWizard(QWizard):
                                    **self.config_overrides)
 
     def checkpoint_path(self) -> Path:
-        from engine.paths import user_runs_dir
-        from engine.train import CHECKPOINT_NAME
+        from engine.io.paths import user_runs_dir
+        from engine.training.trainer import CHECKPOINT_NAME
 
         return user_runs_dir() / self.style_name() / CHECKPOINT_NAME
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from engine.fileutil import write_atomic
+from engine.io.files import write_atomic
 from studio.workers.job_worker import JobContext
 
 
@@ -18,7 +18,7 @@ def ios_bundle_job(model_path: Path, out_dir: Path) -> Any:
     """
 
     def job(ctx: JobContext) -> Path:
-        from engine.ios_bundle import write_ios_bundle
+        from engine.export.coreml.ios_bundle import write_ios_bundle
 
         def report(fraction: float, message: str) -> None:
             if fraction < 1.0:  # at 1.0 the bundle is already in place

@@ -50,7 +50,7 @@ def unique_path(path: Path) -> Path:
 
 def output_name(source: Path | None, style: str, suffix: str | None = None) -> str:
     """``photo.jpg`` + ``starry-night`` -> ``photo-starry-night.jpg`` (format kept if savable)."""
-    from engine.imageio import SAVE_FORMATS
+    from engine.io.images import SAVE_FORMATS
 
     stem = source.stem if source is not None else "pasted"
     if suffix is None:
@@ -61,7 +61,7 @@ def output_name(source: Path | None, style: str, suffix: str | None = None) -> s
 
 def load_job(path: Path) -> Job:
     def job(ctx: JobContext) -> LoadedImage:
-        from engine.imageio import load_image
+        from engine.io.images import load_image
 
         image = load_image(path)
         return LoadedImage(image.rgb, image.alpha, path)
@@ -79,7 +79,7 @@ def _stylize_full(settings: InferenceSettings, rgb: np.ndarray, stylizer: Any) -
 def _open_stylizer(settings: InferenceSettings) -> Any:
     if not settings.model_path:
         return None
-    from engine.stylize import Stylizer
+    from engine.runtime.stylizer import Stylizer
 
     return Stylizer(settings.model_path)
 
@@ -89,7 +89,7 @@ def save_job(image: LoadedImage, settings: InferenceSettings, target: Path,
     """Stylize ``image`` at full size and write it to ``target`` (a free name unless told)."""
 
     def job(ctx: JobContext) -> Path:
-        from engine.imageio import save_image
+        from engine.io.images import save_image
 
         output = _stylize_full(settings, image.rgb, _open_stylizer(settings))
         ctx.check()
@@ -103,7 +103,7 @@ def batch_job(sources: list[Path], settings: InferenceSettings, out_dir: Path, s
     """Stylize every source into ``out_dir``; a bad file is reported and skipped."""
 
     def job(ctx: JobContext) -> list[Path]:
-        from engine.imageio import load_image, save_image
+        from engine.io.images import load_image, save_image
 
         stylizer = _open_stylizer(settings)
         written: list[Path] = []

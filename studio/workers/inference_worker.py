@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from engine.errors import StudioError
-from engine.mailbox import Mailbox
+from engine.runtime.mailbox import Mailbox
 from studio.qimage import to_qimage
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class InferenceWorker(QObject):
         self._settings = InferenceSettings()
         self._lock = threading.Lock()
         self._threads = threads
-        self._stylizers: dict[str, Any] = {}  # model path -> engine.stylize.Stylizer
+        self._stylizers: dict[str, Any] = {}  # model path -> engine.runtime.stylizer.Stylizer
         self._bad_path = ""  # a path that failed to load; skipped until settings change
         self.processed = 0
 
@@ -130,7 +130,9 @@ class InferenceWorker(QObject):
     def _stylizer(self, path: str) -> Any:
         stylizer = self._stylizers.get(path)
         if stylizer is None:
-            from engine.stylize import Stylizer  # onnxruntime loads here, off the UI thread
+            from engine.runtime.stylizer import (
+                Stylizer,  # onnxruntime loads here, off the UI thread
+            )
 
             if len(self._stylizers) >= MAX_CACHED_MODELS:
                 self._stylizers.pop(next(iter(self._stylizers)))

@@ -1,4 +1,4 @@
-"""Run ``engine.train.Trainer`` on a thread and re-emit its callbacks as Qt signals.
+"""Run ``engine.training.trainer.Trainer`` on a thread and re-emit its callbacks as Qt signals.
 
 Previews are throttled (converting and painting one costs the UI a little); pause and cancel go
 through the engine's CancelToken, which the trainer checks every step. A cancelled run leaves
@@ -76,8 +76,8 @@ class TrainingWorker(QObject):
             self.done.emit()
 
     def _train(self) -> Any:
-        from engine.paths import user_runs_dir
-        from engine.train import Trainer, install_trained_style
+        from engine.io.paths import user_runs_dir
+        from engine.training.trainer import Trainer, install_trained_style
 
         config, painting, content, name, title, resume = self._args
         trainer = Trainer(config, painting, content, user_runs_dir() / name,

@@ -12,12 +12,12 @@ from engine.cli import main
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    """A seed-tiny network with seeded random weights, exported through engine.export_onnx."""
+    """A seed-tiny network with seeded random weights, exported through engine.export.to_onnx."""
     import torch
 
     from engine.card import ModelCard
-    from engine.config import net_preset
-    from engine.export_onnx import export_onnx
+    from engine.export.to_onnx import export_onnx
+    from engine.models.config import net_preset
     from engine.models.transformer import TransformerNet
 
     torch.manual_seed(0)

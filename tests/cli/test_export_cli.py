@@ -6,7 +6,7 @@ import onnx
 import pytest
 from model_cases import BAD_MODELS
 
-from engine.model_io import read_card
+from engine.io.model_files import read_card
 
 pytest.importorskip("coremltools")
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from model_cases import BAD_MODELS, TINY_STYLE
 
-from engine.config import net_preset
+from engine.models.config import net_preset
 from engine.models.transformer import TransformerNet, count_weights
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from model_cases import TINY_STYLE
 
-from engine.config import net_preset
+from engine.models.config import net_preset
 from engine.models.transformer import TransformerNet, count_weights
 
 JSON_KEYS = {"name", "title", "artist", "preset", "weights", "path", "bundled", "size_bytes"}

@@ -12,7 +12,7 @@ import pytest
 from image_cases import BAD_IMAGES, ODD_IMAGES, noise_rgb, write_jpeg
 from model_cases import BAD_MODELS, TINY_STYLE
 
-from engine.imageio import load_image
+from engine.io.images import load_image
 
 
 def temp_files(folder: Path) -> list[Path]:

@@ -83,7 +83,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(run_cli, tmp_path, style_
     assert proc.wait(timeout=120) == 130, rest
     assert "checkpoint saved" in rest and "--resume" in rest
 
-    from engine.checkpoint import load_checkpoint
+    from engine.training.checkpoint import load_checkpoint
 
     step = load_checkpoint(tmp_path / "cc" / "checkpoint.pt")["step"]
     assert 0 < step < 100000

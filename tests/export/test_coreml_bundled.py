@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.config import DEFAULT_NET_PRESET
-from engine.coreml_reference import evaluate, load_spec, to_uint8
-from engine.export_coreml import export_coreml
-from engine.imageio import load_image
-from engine.paths import bundled_photos_dir
+from engine.export.coreml.convert import export_coreml
+from engine.export.coreml.reference import evaluate, load_spec, to_uint8
+from engine.io.images import load_image
+from engine.io.paths import bundled_photos_dir
+from engine.models.config import DEFAULT_NET_PRESET
+from engine.runtime.stylizer import Stylizer
 from engine.styles import list_styles
-from engine.stylize import Stylizer
 
 pytest.importorskip("coremltools")
 

@@ -8,15 +8,15 @@ import pytest
 import torch
 
 from engine.card import ModelCard
-from engine.config import net_preset
-from engine.coreml_reference import UnsupportedLayerError, evaluate, load_spec, to_uint8
 from engine.errors import ExportError, StudioError
-from engine.export_coreml import SizeRange, export_coreml, file_size
-from engine.export_onnx import export_onnx
-from engine.imageio import load_image
+from engine.export.coreml.convert import SizeRange, export_coreml, file_size
+from engine.export.coreml.reference import UnsupportedLayerError, evaluate, load_spec, to_uint8
+from engine.export.to_onnx import export_onnx
+from engine.io.images import load_image
+from engine.io.paths import bundled_photos_dir
+from engine.models.config import net_preset
 from engine.models.transformer import TransformerNet
-from engine.paths import bundled_photos_dir
-from engine.stylize import Stylizer
+from engine.runtime.stylizer import Stylizer
 
 ct = pytest.importorskip("coremltools")
 

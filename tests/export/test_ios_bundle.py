@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from engine.card import ModelCard
-from engine.config import net_preset
-from engine.coreml_reference import load_spec
-from engine.export_onnx import export_onnx
-from engine.imageio import load_image
-from engine.ios_bundle import class_name, write_ios_bundle
+from engine.export.coreml.ios_bundle import class_name, write_ios_bundle
+from engine.export.coreml.reference import load_spec
+from engine.export.to_onnx import export_onnx
+from engine.io.images import load_image
+from engine.models.config import net_preset
 from engine.models.transformer import TransformerNet
 
 pytest.importorskip("coremltools")

@@ -40,8 +40,8 @@ def tiny_model(tmp_path_factory) -> Path:
     import torch
 
     from engine.card import ModelCard
-    from engine.config import net_preset
-    from engine.export_onnx import export_onnx
+    from engine.export.to_onnx import export_onnx
+    from engine.models.config import net_preset
     from engine.models.transformer import TransformerNet
 
     torch.manual_seed(0)
@@ -54,7 +54,7 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture
 def user_style(tiny_model, isolated_home) -> Path:
     """The tiny model installed as a user style (with a thumbnail), so the gallery lists it."""
-    from engine.paths import user_styles_dir
+    from engine.io.paths import user_styles_dir
 
     folder = user_styles_dir()
     folder.mkdir(parents=True, exist_ok=True)

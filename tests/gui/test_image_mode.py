@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine.imageio import load_image
+from engine.io.images import load_image
 from tests.gui.conftest import drop_files
 
 

@@ -12,12 +12,13 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from engine import bench, cli
+from engine import cli
 from engine.card import ModelCard
-from engine.config import DEFAULT_NET_PRESET, NET_PRESETS, net_preset
 from engine.errors import StudioError
-from engine.export_onnx import export_onnx
+from engine.export.to_onnx import export_onnx
+from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS, net_preset
 from engine.models.transformer import TransformerNet, count_weights
+from engine.runtime import bench
 
 FAST = sorted(p for p, c in NET_PRESETS.items() if c.design == "fast")
 JSON_KEYS = {"model", "preset", "precision", "size", "fps_median", "ms_median", "ms_min",

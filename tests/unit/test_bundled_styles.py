@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import paths
-from engine.model_io import read_card
+from engine.io import paths
+from engine.io.model_files import read_card
+from engine.runtime.stylizer import Stylizer
 from engine.styles import list_styles
-from engine.stylize import Stylizer
 
 RECIPES = sorted((paths.bundled_styles_dir() / "recipes").glob("*.toml"))
 MAX_MODEL_BYTES = 64 * 1024

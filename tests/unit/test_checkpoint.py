@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from engine.checkpoint import (
+from engine.errors import TrainingError
+from engine.training.checkpoint import (
     FORMAT_VERSION,
     capture_rng_states,
     load_checkpoint,
     restore_rng_states,
     save_checkpoint,
 )
-from engine.errors import TrainingError
 
 STATE = {"step": 3, "model": {"w": torch.ones(2)}, "model_config": {}, "train_config": {},
          "optimizer": {"state": {}, "param_groups": []}, "rng": {}}

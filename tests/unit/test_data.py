@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from engine.data import ContentPhotos
 from engine.errors import TrainingError
+from engine.training.data import ContentPhotos
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_bad_files_are_skipped_counted_and_logged_once(photo_dir, caplog):
     sub = photo_dir / "nested"
     sub.mkdir()
     PILImage.fromarray(np.zeros((8, 8, 3), np.uint8)).save(sub / "tiny.png")
-    with caplog.at_level(logging.WARNING, logger="engine.data"):
+    with caplog.at_level(logging.WARNING, logger="engine.training.data"):
         photos = ContentPhotos(photo_dir, 32)
     assert len(photos) == 3
     assert sorted(p.name for p, _ in photos.skipped) == ["broken.jpg", "notes.png", "tiny.png"]

@@ -10,10 +10,10 @@ import torch
 from style_models import random_net, read_rgb
 
 from engine.card import ModelCard
-from engine.config import NET_PRESETS, ModelConfig
 from engine.errors import ModelLoadError, StudioError
-from engine.export_onnx import export_onnx
-from engine.model_io import load_network, read_card
+from engine.export.to_onnx import export_onnx
+from engine.io.model_files import load_network, read_card
+from engine.models.config import NET_PRESETS, ModelConfig
 from engine.models.transformer import count_weights
 
 CARD = ModelCard(name="test-wave", title="The Test Wave", artist="Nobody", year="2026",

@@ -1,4 +1,4 @@
-"""engine.imageio: every odd or bad file loads correctly or fails with one clear line."""
+"""engine.io.images: every odd or bad file loads correctly or fails with one clear line."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from image_cases import BAD_IMAGES, ODD_IMAGES, noise_rgb, png_bytes, write_jpeg
 from PIL import Image
 
-from engine import imageio
 from engine.errors import ImageFormatError, StudioError
-from engine.imageio import IMAGE_SUFFIXES, find_images, load_image, save_image
+from engine.io import images as imageio
+from engine.io.images import IMAGE_SUFFIXES, find_images, load_image, save_image
 
 
 @pytest.mark.parametrize("case", sorted(BAD_IMAGES))
@@ -56,7 +56,7 @@ def test_odd_image_decodes_to_upright_8bit_rgb(tmp_path, case):
 
 def test_animated_gif_says_it_uses_the_first_frame(tmp_path, caplog):
     expected = ODD_IMAGES["animated-gif"](tmp_path)
-    with caplog.at_level(logging.INFO, logger="engine.imageio"):
+    with caplog.at_level(logging.INFO, logger="engine.io.images"):
         load_image(expected.path)
     assert "3 frames, using the first" in caplog.text
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.data import resize_short_side
-from engine.imageio import load_image
-from engine.losses import PerceptualLoss, content_loss, gram, style_loss, tv_loss
+from engine.io.images import load_image
+from engine.training.data import resize_short_side
+from engine.training.losses import PerceptualLoss, content_loss, gram, style_loss, tv_loss
 
 
 def test_gram_is_f_ft_over_chw():
@@ -57,7 +57,7 @@ def test_the_painting_is_its_own_style_and_a_photo_is_not(bundled_photos, shared
 
 
 def test_ssim_is_one_for_equal_images_and_drops_with_noise(bundled_photos):
-    from engine.evaluate import ssim
+    from engine.training.evaluate import ssim
 
     photo = load_image(bundled_photos[2]).rgb[:96, :96]
     rng = np.random.default_rng(0)

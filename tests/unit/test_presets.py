@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import NET_PRESETS, net_preset
+from engine.models.config import NET_PRESETS, net_preset
 from engine.models.transformer import TransformerNet, count_weights
 
 
@@ -45,7 +45,7 @@ def test_johnson_size():
 @pytest.mark.parametrize("field", ["design", "padding"])
 def test_config_rejects_unknown_choices(field):
     # A typo such as padding="zero" would otherwise build a zero-padded net without its margin.
-    from engine.config import ModelConfig
+    from engine.models.config import ModelConfig
 
     with pytest.raises(ValueError, match=f"ModelConfig.{field}"):
         ModelConfig(**{field: "zero"})

@@ -7,8 +7,9 @@ import logging
 import pytest
 from style_models import export_random
 
-from engine import paths, styles
+from engine import styles
 from engine.errors import ModelLoadError, StudioError
+from engine.io import paths
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import pytest
 from onnx import TensorProto, helper
 from style_models import export_random, read_rgb
 
-import engine.stylize
+import engine.runtime.stylizer
 from engine.errors import BackendUnavailableError, ImageFormatError, ModelLoadError
-from engine.model_io import load_network, read_card
-from engine.stylize import Stylizer
+from engine.io.model_files import load_network, read_card
+from engine.runtime.stylizer import Stylizer
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_large_images_are_tiled_automatically(model_path, photo, monkeypatch):
     stylizer.stylize(photo)
     assert stylizer._tiler is None
     # A memory budget of 200 x 200 px for seed-tiny's 9 full-resolution channels.
-    monkeypatch.setattr(engine.stylize, "ACTIVATION_BUDGET", 4 * 9 * 4 * 200 * 200)
+    monkeypatch.setattr(engine.runtime.stylizer, "ACTIVATION_BUDGET", 4 * 9 * 4 * 200 * 200)
     auto = stylizer.stylize(photo)
     assert stylizer._tiler is not None
     # Above the budget the statistics pass also runs downscaled, so the result is not the

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from engine.checkpoint import load_checkpoint
 from engine.errors import Cancelled, TrainingError
-from engine.imageio import load_image
-from engine.model_io import load_network
+from engine.io.images import load_image
+from engine.io.model_files import load_network
 from engine.progress import CancelToken, TrainCallbacks
-from engine.stylize import Stylizer
-from engine.train import (
+from engine.runtime.stylizer import Stylizer
+from engine.training.checkpoint import load_checkpoint
+from engine.training.trainer import (
     PREVIEW_SIZE,
     TRAIN_PRESETS,
     TrainConfig,

@@ -7,13 +7,13 @@ import importlib.util
 import pytest
 import torch
 
-from engine import paths
-from engine.data import resize_short_side
 from engine.errors import BackendUnavailableError
-from engine.imageio import load_image
-from engine.losses import PerceptualLoss
-from engine.models import vgg
-from engine.train import load_style_image
+from engine.io import paths
+from engine.io.images import load_image
+from engine.training import vgg
+from engine.training.data import resize_short_side
+from engine.training.losses import PerceptualLoss
+from engine.training.trainer import load_style_image
 
 
 def test_conv1_1_matches_the_imagenet_weights_in_the_file():

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.data import resize_short_side
 from engine.errors import ImageFormatError, StudioError
-from engine.imageio import find_images, load_image
-from engine.losses import PerceptualLoss
+from engine.io.images import find_images, load_image
+from engine.training.data import resize_short_side
+from engine.training.losses import PerceptualLoss
 
 SSIM_WINDOW = 11  # px, gaussian window of the standard SSIM
 SSIM_SIGMA = 1.5
@@ -92,9 +92,9 @@ def evaluate_models(
     limit: int | None = None,
 ) -> list[EvalResult]:
     """Stylize each photo with each model (ONNX Runtime) and score it; one result per model."""
+    from engine.runtime.stylizer import Stylizer
     from engine.styles import find_style
-    from engine.stylize import Stylizer
-    from engine.train import TrainConfig, load_style_image
+    from engine.training.trainer import TrainConfig, load_style_image
 
     config = TrainConfig()  # the default layers and style size are what training optimises
     criterion = PerceptualLoss(load_style_image(style_image, config.style_size),

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from engine import paths
 from engine.errors import BackendUnavailableError
-from engine.fileutil import atomic_path
+from engine.io import paths
+from engine.io.files import atomic_path
 
 log = logging.getLogger(__name__)
 

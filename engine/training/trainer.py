@@ -22,21 +22,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from engine import paths
 from engine.card import ModelCard
-from engine.checkpoint import (
+from engine.errors import Cancelled, ImageFormatError, TrainingError
+from engine.io import paths
+from engine.io.images import load_image, save_image
+from engine.models.config import DEFAULT_NET_PRESET, ModelConfig, config_from_dict, net_preset
+from engine.models.transformer import TransformerNet
+from engine.progress import CancelToken, TrainCallbacks
+from engine.training.checkpoint import (
     capture_rng_states,
     load_checkpoint,
     restore_rng_states,
     save_checkpoint,
 )
-from engine.config import DEFAULT_NET_PRESET, ModelConfig, config_from_dict, net_preset
-from engine.data import ContentPhotos, resize_short_side
-from engine.errors import Cancelled, ImageFormatError, TrainingError
-from engine.imageio import load_image, save_image
-from engine.losses import PerceptualLoss
-from engine.models.transformer import TransformerNet
-from engine.progress import CancelToken, TrainCallbacks
+from engine.training.data import ContentPhotos, resize_short_side
+from engine.training.losses import PerceptualLoss
 
 if TYPE_CHECKING:
     from engine.styles import Style
@@ -54,7 +54,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 class TrainConfig:
     """Everything that determines a training run; stored in every checkpoint."""
 
-    net: str = DEFAULT_NET_PRESET  # network preset (engine.config.NET_PRESETS)
+    net: str = DEFAULT_NET_PRESET  # network preset (engine.models.config.NET_PRESETS)
     image_size: int = 160  # px, square training crops (multiple of 4)
     batch_size: int = 4  # crops per step
     steps: int = 600  # optimiser steps in total
@@ -308,7 +308,7 @@ class Trainer:
         )
 
     def _finish(self) -> TrainResult:
-        from engine.export_onnx import export_onnx  # onnx is heavy; only needed at the end
+        from engine.export.to_onnx import export_onnx  # onnx is heavy; only needed at the end
 
         saved = self.checkpoint_path.is_file() and self._saved_step == self.step
         checkpoint = self.checkpoint_path if saved else self._checkpoint()
@@ -352,7 +352,7 @@ def _to_cpu(value):
 def _initial_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
     """Weights to fine-tune from: a checkpoint or one of our ONNX models of the same preset."""
     if path.suffix.lower() == ".onnx":
-        from engine.model_io import load_network
+        from engine.io.model_files import load_network
 
         net, _card = load_network(path)
         found, state = net.config, net.state_dict()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from engine.models.vgg import VGGFeatures
+from engine.training.vgg import VGGFeatures
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:

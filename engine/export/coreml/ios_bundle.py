@@ -13,11 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import paths
 from engine.card import ModelCard
 from engine.errors import ExportError
-from engine.export_coreml import INPUT_NAME, OUTPUT_NAME, Progress, SizeRange, convert_network
-from engine.fileutil import atomic_dir, atomic_path
+from engine.export.coreml.convert import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    Progress,
+    SizeRange,
+    convert_network,
+)
+from engine.io import paths
+from engine.io.files import atomic_dir, atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,7 @@ def write_ios_bundle(
     is the default 8-bit ``.mlmodel`` (iOS 12+). ``progress`` may raise (e.g. ``Cancelled``) to
     abort: below 1.0 nothing has been written yet.
     """
-    from engine.model_io import load_network
+    from engine.io.model_files import load_network
 
     report = progress or (lambda fraction, message: None)
     model_path, out_dir = Path(model_path), Path(out_dir)
@@ -71,9 +77,9 @@ def write_ios_bundle(
 
 def _write_preview(model_path: Path, net, card: ModelCard, folder: Path) -> None:
     """``preview.jpg``: a bundled photo and its stylized version side by side (Stylizer, ORT)."""
-    from engine.export_onnx import export_onnx
-    from engine.imageio import load_image, save_image
-    from engine.stylize import Stylizer
+    from engine.export.to_onnx import export_onnx
+    from engine.io.images import load_image, save_image
+    from engine.runtime.stylizer import Stylizer
 
     onnx_path = model_path
     if model_path.suffix.lower() != ".onnx":  # a checkpoint: the Stylizer runs ONNX models

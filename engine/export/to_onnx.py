@@ -21,7 +21,7 @@ from onnx import helper, numpy_helper
 
 from engine.card import ModelCard
 from engine.errors import ExportError
-from engine.fileutil import write_bytes_atomic
+from engine.io.files import write_bytes_atomic
 from engine.models.transformer import TransformerNet, count_weights
 
 log = logging.getLogger(__name__)

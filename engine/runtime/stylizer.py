@@ -24,9 +24,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from engine.config import ModelConfig
 from engine.errors import BackendUnavailableError, ImageFormatError, StudioError
-from engine.model_io import constant_tensors, open_onnx
+from engine.io.model_files import constant_tensors, open_onnx
+from engine.models.config import ModelConfig
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ APP_NAME = "TinyStyle"
 
 def resources_dir() -> Path:
     """The bundled ``resources/`` folder (styles, photos, icons) next to the packages."""
-    return Path(__file__).resolve().parent.parent / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def bundled_styles_dir() -> Path:

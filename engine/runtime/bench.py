@@ -29,12 +29,12 @@ import onnxruntime as ort
 import torch
 
 from engine.card import ModelCard
-from engine.config import DEFAULT_NET_PRESET, NET_PRESETS
 from engine.errors import StudioError
-from engine.export_onnx import export_onnx
-from engine.mailbox import Mailbox
+from engine.export.to_onnx import export_onnx
+from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
 from engine.models.transformer import TransformerNet, count_weights
-from engine.stylize import session_options
+from engine.runtime.mailbox import Mailbox
+from engine.runtime.stylizer import session_options
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from engine.errors import TrainingError
-from engine.fileutil import atomic_path
+from engine.io.files import atomic_path
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "step", "model", "model_config", "train_config", "optimizer",

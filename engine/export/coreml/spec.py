@@ -1,4 +1,4 @@
-"""Passes over a converted Core ML neuralnetwork spec, for ``engine.export_coreml``.
+"""Passes over a converted Core ML neuralnetwork spec, for ``engine.export.coreml.convert``.
 
 coremltools converts the traced torch network at one size; these passes make the spec hold for
 any size in a range (or refuse it), fold the input scaling into the image preprocessing, merge
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from engine.errors import ExportError
 
 if TYPE_CHECKING:
-    from engine.export_coreml import SizeRange
+    from engine.export.coreml.convert import SizeRange
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "stylizedImage"

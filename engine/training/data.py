@@ -19,9 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine import paths
 from engine.errors import ImageFormatError, TrainingError
-from engine.imageio import find_images, load_image
+from engine.io import paths
+from engine.io.images import find_images, load_image
 
 log = logging.getLogger(__name__)
 

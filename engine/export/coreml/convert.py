@@ -3,8 +3,8 @@
 Two formats:
 - ``mlmodel``: the classic neuralnetwork spec, iOS 12+ when every layer allows it (flexible image
   sizes and 8-bit weights both need iOS 12). It is converted from the torch network by
-  coremltools, then tidied at spec level (``engine.coreml_spec``): the input scaling is folded
-  into the image preprocessing, chains of scalar-affine layers are merged, blobs get short
+  coremltools, then tidied at spec level (``engine.export.coreml.spec``): the input scaling is
+  folded into the image preprocessing, chains of scalar-affine layers are merged, blobs get short
   names, weights are quantised (8 bits: per-channel linear; 16: half floats). The default, and
   the smallest file (about 16 KB for seed-tiny).
 - ``mlpackage``: an ML program (iOS 16+), fp32/fp16 weights or 8-bit linear quantisation.
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import engine
-from engine import coreml_spec
 from engine.card import ModelCard
-from engine.coreml_spec import INPUT_NAME, OUTPUT_NAME
 from engine.errors import ExportError, StudioError
-from engine.fileutil import atomic_dir, atomic_path
+from engine.export.coreml import spec as coreml_spec
+from engine.export.coreml.spec import INPUT_NAME, OUTPUT_NAME
+from engine.io.files import atomic_dir, atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def export_coreml(
 
     Atomic: nothing appears at ``out_path`` unless the export succeeds. Returns ``out_path``.
     """
-    from engine.model_io import load_network
+    from engine.io.model_files import load_network
 
     report = progress or (lambda fraction, message: None)
     report(0.0, "loading the model")

@@ -22,7 +22,7 @@ from PIL import Image as PILImage
 from PIL import ImageCms, ImageOps
 
 from engine.errors import ImageFormatError, StudioError
-from engine.fileutil import write_atomic
+from engine.io.files import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import onnx
 from onnx import TensorProto, external_data_helper, numpy_helper
 
 from engine.card import ModelCard
-from engine.config import ModelConfig
 from engine.errors import ModelLoadError
+from engine.models.config import ModelConfig
 
 if TYPE_CHECKING:
     from engine.models.transformer import TransformerNet
