@@ -6,8 +6,9 @@
 Each recipe (``resources/styles/recipes/<name>.toml``) names the painting (a file in the curated
 data set's ``styles/`` folder), its credits, and a training preset with overrides. The models are
 trained on the bundled photo set (``resources/photos``) with
-``engine.training.trainer.Trainer`` (a GPU is used when present) and written to ``resources/styles/<name>.onnx`` with a full model card, beside a
-thumbnail of the painting (``<name>.jpg``).
+``engine.training.trainer.Trainer`` (a GPU is used when present) and written to
+``resources/styles/<name>.onnx`` with a full model card, beside a thumbnail of the painting
+(``<name>.jpg``).
 """
 
 from __future__ import annotations
