@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from importlib import resources
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from engine.io.paths import user_data_dir
+from studio.logs import setup_logging
 
 ORGANIZATION, APPLICATION = "TinyStyle", "TinyStyle Studio"
-
-
-def log_path():
-    """The app's log file; error dialogs point here."""
-    return user_data_dir() / "studio.log"
-
-
-def setup_logging() -> None:
-    path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, filename=path,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def stylesheet() -> str:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import StudioError
 from studio.error_dialog import ErrorReporter
+from studio.logs import log_path
 from studio.wizard.loss_curve import LossCurve
 from studio.wizard.pages import ContentPage, CropPage, PaintingPage, PresetPage
 from studio.workers.job_worker import JobRunner, JobWorker
@@ -209,8 +210,6 @@ class TrainWizard(QWizard):
         self.styleInstalled.emit(style.name)
 
     def _on_failed(self, error: StudioError) -> None:
-        from studio.app import log_path
-
         self.train_page.eta.setText("Training stopped.")
         self._errors.show_error(error, title="Training failed",
                                 details=f"Reason: {error.message}\nLog: {log_path()}")
