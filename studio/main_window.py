@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, Q
 from studio import icons
 from studio.dialogs.about_dialog import AboutDialog
 from studio.dialogs.export_dialog import ExportController
+from studio.drops import MODEL_SUFFIXES, local_paths
 from studio.error_dialog import ErrorReporter
-from studio.panes.gallery_pane import GalleryPane, dropped_models
-from studio.panes.image_pane import ImagePane, local_paths
+from studio.panes.gallery_pane import GalleryPane
+from studio.panes.image_pane import ImagePane
 from studio.panes.style_controls import StyleControls
 from studio.panes.webcam_pane import WebcamPane
 from studio.state import StudioState
@@ -152,9 +153,10 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
         urls = event.mimeData().urls()
-        for model in dropped_models(urls):
+        models = local_paths(urls, MODEL_SUFFIXES)
+        for model in models:
             self.gallery.import_model(model)
-        photos = [p for p in local_paths(urls) if p.suffix.lower() != ".onnx"]
+        photos = [p for p in local_paths(urls) if p not in models]
         if photos:
             self.tabs.setCurrentIndex(IMAGE_TAB)
             self.image_pane.open_paths(photos)

@@ -27,17 +27,13 @@ from PySide6.QtWidgets import (
 
 from engine.errors import StudioError
 from studio import icons
+from studio.drops import MODEL_SUFFIXES, local_paths
 from studio.error_dialog import ErrorReporter
 from studio.workers.job_worker import JobRunner, JobWorker
 from studio.workers.style_jobs import StyleEntry, import_style_job, list_styles_job
 
 ICON_PX = 56
 STYLE_ROLE = Qt.ItemDataRole.UserRole
-
-
-def dropped_models(urls: list[QUrl]) -> list[Path]:
-    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile()
-            and u.toLocalFile().lower().endswith(".onnx")]
 
 
 class GalleryPane(QWidget):
@@ -228,13 +224,13 @@ class GalleryPane(QWidget):
         self.refresh(select=style.name)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if dropped_models(event.mimeData().urls()):
+        if local_paths(event.mimeData().urls(), MODEL_SUFFIXES):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        for path in dropped_models(event.mimeData().urls()):
+        for path in local_paths(event.mimeData().urls(), MODEL_SUFFIXES):
             self.import_model(path)
         event.acceptProposedAction()
 

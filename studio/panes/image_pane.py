@@ -10,7 +10,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import StudioError
 from studio import icons
+from studio.drops import local_paths
 from studio.error_dialog import ErrorReporter
 from studio.panes.compare_view import CompareView
 from studio.qimage import from_qimage, to_qimage
@@ -45,10 +46,6 @@ PREVIEW_MAX_PX = 1280  # the live preview runs the network at most this size; Sa
 DEBOUNCE_MS = 120  # slider drags coalesce into one request per pause
 SAVE_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"
 PLACEHOLDER = "Drop photos or a folder here\n\nor use Open (Ctrl+O) or Paste (Ctrl+V)"
-
-
-def local_paths(urls: list[QUrl]) -> list[Path]:
-    return [Path(u.toLocalFile()) for u in urls if u.isLocalFile()]
 
 
 class ImagePane(QWidget):

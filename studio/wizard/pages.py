@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from studio.drops import local_paths
+
 # Median FPS at 640x480, ONNX Runtime, 2 CPU threads, from one `tinystyle bench` run on the
 # project's 2-core machine (2026-11-26, third session, a busy host: seed-tiny ran 10.9 FPS
 # where the quietest runs gave ~14); the ratios between presets are what transfers.
@@ -58,9 +60,9 @@ class DropLabel(QLabel):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            self.fileDropped.emit(Path(urls[0].toLocalFile()))
+        paths = local_paths(event.mimeData().urls())
+        if paths:
+            self.fileDropped.emit(paths[0])
             event.acceptProposedAction()
 
 
