@@ -1,6 +1,6 @@
 """Train a new style: painting -> crop preview -> photos -> size/quality -> training.
 
-Training runs in a TrainingWorker (one at a time). The last page shows progress, ETA, a loss
+Training runs as a TrainingWorker job (one at a time). The last page shows progress, ETA, a loss
 curve and a live preview, with pause and cancel; a cancelled or crashed run resumes from its
 checkpoint. When it ends the style is installed and ``styleInstalled`` tells the gallery.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QPixmap
+from PySide6.QtGui import QCloseEvent, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -30,11 +30,15 @@ from studio.error_dialog import ErrorReporter
 from studio.logs import log_path
 from studio.wizard.loss_curve import LossCurve
 from studio.wizard.pages import ContentPage, CropPage, PaintingPage, PresetPage
-from studio.workers.job_worker import JobRunner, JobWorker
+from studio.workers.job_worker import JobContext, JobRunner, JobWorker
 from studio.workers.training_worker import TrainingWorker
 
+if TYPE_CHECKING:
+    from engine.styles import Style
+    from engine.training.trainer import TrainConfig
 
-def _weight_counts(ctx: Any) -> dict[str, int]:
+
+def _weight_counts(ctx: JobContext) -> dict[str, int]:
     from engine.models.config import NET_PRESETS
     from engine.models.transformer import TransformerNet, count_weights
 
@@ -119,7 +123,7 @@ class TrainWizard(QWizard):
     def style_name(self) -> str:
         return str(self.field("name")).strip()
 
-    def train_config(self) -> Any:
+    def train_config(self) -> TrainConfig:
         base = self._train_presets[self.preset_page.quality.currentData()]
         return dataclasses.replace(base, net=self.preset_page.net.currentData(),
                                    steps=self.preset_page.steps.value(),
@@ -157,9 +161,9 @@ class TrainWizard(QWizard):
         page.progress.setValue(0)
         page.eta.setText("Preparing the loss network and photos…")
         worker = TrainingWorker(config, Path(self.field("painting")), self.content_page.content(),
-                                self.style_name(), str(self.field("title")),
+                                self.style_name(),
                                 resume=page.resume_box.isVisible() and page.resume_box.isChecked())
-        worker.progress.connect(self._on_progress)
+        worker.trainProgress.connect(self._on_progress)
         worker.preview.connect(self._on_preview)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -196,13 +200,13 @@ class TrainWizard(QWizard):
         page.curve.add(step, float(losses.get("total", sum(losses.values()))))
         page.eta.setText(f"Step {step} of {total}  ·  {ips:.1f} images/s  ·  {_format_eta(eta)}")
 
-    def _on_preview(self, step: int, image: Any) -> None:
+    def _on_preview(self, step: int, image: QImage) -> None:
         pix = QPixmap.fromImage(image).scaled(self.train_page.preview.size(),
                                               Qt.AspectRatioMode.KeepAspectRatio,
                                               Qt.TransformationMode.SmoothTransformation)
         self.train_page.preview.setPixmap(pix)
 
-    def _on_finished(self, style: Any) -> None:
+    def _on_finished(self, style: Style) -> None:
         page = self.train_page
         page.finished = True
         page.completeChanged.emit()

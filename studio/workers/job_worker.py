@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from engine.errors import Cancelled, StudioError
 from engine.progress import CancelToken
-from studio.workers.thread import WorkerThread
+from studio.workers.thread import STOP_TIMEOUT_MS, WorkerThread
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,11 @@ class JobContext:
 
 
 class JobWorker(QObject):
-    """Runs ``job(ctx)`` once on its thread and reports how it ended."""
+    """Runs ``job(ctx)`` once on its thread and reports how it ended.
+
+    The one place where a job's ending becomes a signal; subclasses (training) only add
+    signals of their own and may reword ``crash_message``/``crash_hint`` for unexpected errors.
+    """
 
     progress = Signal(int, int, str)  # done, total, current item
     partial = Signal(object)
@@ -53,6 +57,8 @@ class JobWorker(QObject):
     failed = Signal(object)  # StudioError that ended the job
     cancelled = Signal()
     done = Signal()  # always last, however it ended
+    crash_message = "internal error"
+    crash_hint = "see the log for details"
 
     def __init__(self, job: Callable[[JobContext], Any], token: CancelToken | None = None) -> None:
         super().__init__()
@@ -65,19 +71,26 @@ class JobWorker(QObject):
         except Cancelled:
             self.cancelled.emit()
         except StudioError as exc:
+            log.warning("background job failed: %s", exc)
             self.failed.emit(exc)
         except Exception as exc:  # a bug: keep the app alive, log the traceback, tell the user
-            log.exception("background job failed")
-            self.failed.emit(StudioError(f"internal error: {type(exc).__name__}: {exc}",
-                                         hint="see the log for details"))
+            log.exception("background job crashed")
+            self.failed.emit(StudioError(f"{self.crash_message}: {type(exc).__name__}: {exc}",
+                                         hint=self.crash_hint))
         else:
             self.finished.emit(result)
         finally:
             self.done.emit()
 
-    def stop(self) -> None:
+    def pause(self) -> None:
+        """The job waits at its next ``ctx.check()`` until ``resume`` or ``stop``."""
+        self.token.pause()
+
+    def resume(self) -> None:
         self.token.resume()
-        self.token.cancel()
+
+    def stop(self) -> None:
+        self.token.cancel()  # also wakes a paused job
 
 
 class JobRunner(QObject):
@@ -111,9 +124,12 @@ class JobRunner(QObject):
         thread = self._running.get(kind)
         return thread is not None and thread.is_running()
 
-    def shutdown(self, timeout_ms: int = 2000) -> None:
-        """Cancel everything and wait (app exit)."""
-        for thread in [*self._running.values(), *self._retiring]:
+    def shutdown(self, timeout_ms: int = STOP_TIMEOUT_MS) -> None:
+        """Cancel everything, then wait for each (app exit); stragglers are parked, not dropped."""
+        threads = [*self._running.values(), *self._retiring]
+        for thread in threads:  # all cancel at once, so the waits overlap
+            thread.worker.stop()
+        for thread in threads:
             thread.stop(timeout_ms)
         self._running.clear()
         self._retiring.clear()

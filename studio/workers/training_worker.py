@@ -1,25 +1,28 @@
-"""Run ``engine.training.trainer.Trainer`` on a thread and re-emit its callbacks as Qt signals.
+"""Training as a job: ``Trainer`` runs inside a ``JobWorker`` and its callbacks become signals.
 
-Previews are throttled (converting and painting one costs the UI a little); pause and cancel go
-through the engine's CancelToken, which the trainer checks every step. A cancelled run leaves
-its checkpoint, so the wizard can resume it.
+The worker is an ordinary job for ``JobRunner`` (one ending ladder, in ``JobWorker.run``); it
+only adds the trainer's richer progress, throttled previews (converting and painting one
+costs the UI a little) and checkpoints. Pause and cancel go through the job's CancelToken,
+which the trainer checks every step. A cancelled run leaves its checkpoint, so the wizard can
+resume it.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
-from engine.errors import Cancelled, StudioError
-from engine.progress import CancelToken, TrainCallbacks
+from engine.progress import TrainCallbacks
 from studio.qimage import to_qimage
+from studio.workers.job_worker import JobContext, JobWorker
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from engine.styles import Style
+    from engine.training.trainer import TrainConfig
 
 PREVIEW_MIN_INTERVAL_S = 0.5
 
@@ -31,7 +34,7 @@ class _SignalCallbacks(TrainCallbacks):
 
     def on_progress(self, step: int, total: int, losses: dict[str, float],
                     images_per_second: float, eta_s: float) -> None:
-        self._worker.progress.emit(step, total, dict(losses), images_per_second, eta_s)
+        self._worker.trainProgress.emit(step, total, dict(losses), images_per_second, eta_s)
 
     def on_preview(self, step: int, rgb: np.ndarray) -> None:
         now = time.monotonic()
@@ -43,53 +46,25 @@ class _SignalCallbacks(TrainCallbacks):
         self._worker.checkpoint.emit(step, str(path))
 
 
-class TrainingWorker(QObject):
-    """Trains, installs the result as a user style, emits the new Style."""
+class TrainingWorker(JobWorker):
+    """Trains, installs the result as a user style; ``finished`` carries the new Style."""
 
-    progress = Signal(int, int, dict, float, float)  # step, total, losses, images/s, eta s
+    trainProgress = Signal(int, int, dict, float, float)  # step, total, losses, images/s, eta s
     preview = Signal(int, object)  # step, QImage
     checkpoint = Signal(int, str)
-    finished = Signal(object)  # engine.styles.Style
-    failed = Signal(object)  # StudioError
-    cancelled = Signal()
-    done = Signal()
+    crash_message = "training stopped"
+    crash_hint = "you can resume it from its last checkpoint"
 
-    def __init__(self, config: Any, painting: Path, content: Any, name: str, title: str,
+    def __init__(self, config: TrainConfig, painting: Path, content: Path, name: str,
                  resume: bool = False) -> None:
-        super().__init__()
-        self._args = (config, painting, content, name, title, resume)
-        self.token = CancelToken()
+        super().__init__(self._train)
+        self._args = (config, painting, content, name, resume)
 
-    def run(self) -> None:
-        try:
-            self.finished.emit(self._train())
-        except Cancelled:
-            self.cancelled.emit()
-        except StudioError as exc:
-            log.warning("training failed: %s", exc)
-            self.failed.emit(exc)
-        except Exception as exc:  # a crash: keep the app alive, log it, say where the log is
-            log.exception("training crashed")
-            self.failed.emit(StudioError(f"training stopped: {type(exc).__name__}: {exc}",
-                                         hint="you can resume it from its last checkpoint"))
-        finally:
-            self.done.emit()
-
-    def _train(self) -> Any:
+    def _train(self, ctx: JobContext) -> Style:
         from engine.io.paths import user_runs_dir
         from engine.training.trainer import Trainer, install_trained_style
 
-        config, painting, content, name, title, resume = self._args
+        config, painting, content, name, resume = self._args
         trainer = Trainer(config, painting, content, user_runs_dir() / name,
-                          _SignalCallbacks(self), self.token, name=name, resume=resume)
-        result = trainer.run()
-        return install_trained_style(result, name)
-
-    def pause(self) -> None:
-        self.token.pause()
-
-    def resume(self) -> None:
-        self.token.resume()
-
-    def stop(self) -> None:
-        self.token.cancel()  # also wakes a paused trainer
+                          _SignalCallbacks(self), ctx.token, name=name, resume=resume)
+        return install_trained_style(trainer.run(), name)
