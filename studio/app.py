@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from importlib import resources
 
@@ -9,8 +11,12 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from studio.logs import setup_logging
+from studio.workers.thread import wait_for_parked
 
 ORGANIZATION, APPLICATION = "TinyStyle", "TinyStyle Studio"
+EXIT_WAIT_MS = 30_000  # longest work between two cancel checks (Core ML conversion ~16 s) + slack
+
+log = logging.getLogger(__name__)
 
 
 def stylesheet() -> str:
@@ -35,7 +41,14 @@ def main() -> int:
     window = MainWindow(QSettings(ORGANIZATION, APPLICATION))
     window.errors.install_excepthook()
     window.show()
-    return app.exec()
+    code = app.exec()
+    if not wait_for_parked(EXIT_WAIT_MS):
+        # Destroying a running QThread aborts; exit without destructors instead. Writes are
+        # atomic, so the unfinished job leaves no partial file behind.
+        log.error("background work still running after %d ms; exiting anyway", EXIT_WAIT_MS)
+        logging.shutdown()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":
