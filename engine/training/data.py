@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from engine.errors import ImageFormatError, TrainingError
 from engine.io import paths
 from engine.io.images import find_images, load_image
+from engine.progress import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class ContentPhotos:
     """A folder of photos (recursive) as training crops.
 
     Unreadable or tiny files are skipped and counted (``skipped``), with one log warning.
+    Decoding a big folder takes a while, so ``cancel`` is checked before every photo.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class ContentPhotos:
         crop: int,
         *,
         device: torch.device | str = "cpu",
+        cancel: CancelToken | None = None,
     ):
         self.crop = crop
         self.device = torch.device(device)
@@ -64,6 +67,8 @@ class ContentPhotos:
         self.skipped: list[tuple[Path, str]] = []
         self._photos: list[torch.Tensor] = []  # uint8 (3, H, W), short side <= MAX_SCALE * crop
         for path in find_images(sources):
+            if cancel is not None:
+                cancel.check()
             self._add(path)
         if self.skipped:
             first, why = self.skipped[0]

@@ -202,7 +202,7 @@ class Trainer:
             self._check_compatible(resumed["train_config"])
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        self.data = ContentPhotos(self.content, cfg.image_size, device=dev)
+        self.data = ContentPhotos(self.content, cfg.image_size, device=dev, cancel=self.cancel)
         torch.manual_seed(cfg.seed)
         self.net = TransformerNet(net_preset(cfg.net)).to(dev)
         self.criterion = PerceptualLoss(style, cfg.style_layers, cfg.content_layer).to(dev)

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.errors import ImageFormatError
 from studio.workers.inference_worker import InferenceSettings
 from studio.workers.job_worker import JobContext
+
+if TYPE_CHECKING:
+    from engine.runtime.stylizer import Stylizer
 
 Job = Callable[[JobContext], Any]
 DEFAULT_SUFFIX = ".png"
@@ -69,14 +72,15 @@ def load_job(path: Path) -> Job:
     return job
 
 
-def _stylize_full(settings: InferenceSettings, rgb: np.ndarray, stylizer: Any) -> np.ndarray:
+def _stylize_full(settings: InferenceSettings, rgb: np.ndarray,
+                  stylizer: Stylizer | None) -> np.ndarray:
     if stylizer is None:
         return rgb
     return stylizer.stylize(rgb, strength=settings.strength,
                             preserve_colors=settings.preserve_colors)
 
 
-def _open_stylizer(settings: InferenceSettings) -> Any:
+def _open_stylizer(settings: InferenceSettings) -> Stylizer | None:
     if not settings.model_path:
         return None
     from engine.runtime.stylizer import Stylizer
@@ -91,8 +95,10 @@ def save_job(image: LoadedImage, settings: InferenceSettings, target: Path,
     def job(ctx: JobContext) -> Path:
         from engine.io.images import save_image
 
-        output = _stylize_full(settings, image.rgb, _open_stylizer(settings))
-        ctx.check()
+        stylizer = _open_stylizer(settings)
+        ctx.check()  # loading the model and the full-size run each take seconds on big photos
+        output = _stylize_full(settings, image.rgb, stylizer)
+        ctx.check()  # a cancelled save writes nothing
         return save_image(target if overwrite else unique_path(target), output, image.alpha)
 
     return job
@@ -113,6 +119,7 @@ def batch_job(sources: list[Path], settings: InferenceSettings, out_dir: Path, s
             try:
                 image = load_image(source)
                 output = _stylize_full(settings, image.rgb, stylizer)
+                ctx.check()  # before the full-size save: cancel never leaves one more file
                 target = unique_path(out_dir / output_name(source, style, suffix))
                 written.append(save_image(target, output, image.alpha))
             except ImageFormatError as exc:  # other errors (unwritable folder) end the batch

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image as PILImage
 
-from engine.errors import TrainingError
+from engine.errors import Cancelled, TrainingError
+from engine.progress import CancelToken
 from engine.training.data import ContentPhotos
 
 
@@ -62,3 +63,10 @@ def test_photo_keeps_the_aspect_and_a_multiple_of_4(photo_dir):
     image = photos.photo(0, 64)
     assert image.shape[-2] % 4 == 0 and image.shape[-1] % 4 == 0
     assert min(image.shape[-2:]) == 64
+
+
+def test_decoding_photos_stops_when_cancelled(photo_dir):
+    token = CancelToken()
+    token.cancel()  # e.g. the wizard's Cancel while a big folder is still being decoded
+    with pytest.raises(Cancelled):
+        ContentPhotos(photo_dir, 32, cancel=token)
