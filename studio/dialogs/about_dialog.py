@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 import engine
 from studio import icons
+
+if TYPE_CHECKING:
+    from engine.styles import Style
 
 LICENCES = (
     ("TinyStyle Studio", "MIT"),
@@ -25,7 +28,7 @@ LICENCES = (
 )
 
 
-def credits_html(styles: list[Any]) -> str:
+def credits_html(styles: list[Style]) -> str:
     """HTML for the styles' paintings (title, artist, year, source) and software licences."""
     rows = []
     for style in styles:
@@ -46,7 +49,7 @@ def credits_html(styles: list[Any]) -> str:
 
 
 class AboutDialog(QDialog):
-    def __init__(self, styles: list[Any], parent: QWidget | None = None) -> None:
+    def __init__(self, styles: list[Style], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About TinyStyle Studio")
         self.resize(520, 560)

@@ -6,7 +6,7 @@ The progress dialog is non-modal; the window stays usable while coremltools work
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
@@ -14,7 +14,10 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 from studio.error_dialog import ErrorReporter
 from studio.panes.gallery_pane import reveal
 from studio.workers.export_worker import ios_bundle_job, onnx_copy_job
-from studio.workers.job_worker import JobRunner, JobWorker
+from studio.workers.job_worker import Job, JobRunner, JobWorker
+
+if TYPE_CHECKING:
+    from engine.styles import Style
 
 
 class ExportController(QObject):
@@ -31,7 +34,7 @@ class ExportController(QObject):
         self._progress: QProgressDialog | None = None
         self._worker: JobWorker | None = None  # the export whose signals count; None: cancelled
 
-    def ask_and_export(self, style: Any, kind: str) -> None:
+    def ask_and_export(self, style: Style, kind: str) -> None:
         """Menu/button entry point: pick a target with a file dialog, then export."""
         start = str(self._settings.value("folders/export", str(Path.home())))
         if kind == "ios":
@@ -46,15 +49,15 @@ class ExportController(QObject):
             if path:
                 self.export_onnx(style, Path(path))
 
-    def export_ios(self, style: Any, out_dir: Path) -> None:
+    def export_ios(self, style: Style, out_dir: Path) -> None:
         self._run(ios_bundle_job(Path(style.path), out_dir), out_dir,
                   f"Exporting “{style.title or style.name}” for iPhone…")
 
-    def export_onnx(self, style: Any, target: Path) -> None:
+    def export_onnx(self, style: Style, target: Path) -> None:
         self._run(onnx_copy_job(Path(style.path), target), target.parent,
                   f"Exporting “{style.title or style.name}” as ONNX…")
 
-    def _run(self, job: Any, folder: Path, label: str) -> None:
+    def _run(self, job: Job, folder: Path, label: str) -> None:
         self._settings.setValue("folders/export", str(folder))
         worker = JobWorker(job)
         worker.finished.connect(self._on_finished)

@@ -7,9 +7,9 @@ it. Listing and importing run as jobs; this pane only shows their results.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -31,6 +31,9 @@ from studio.drops import MODEL_SUFFIXES, local_paths
 from studio.error_dialog import ErrorReporter
 from studio.workers.job_worker import JobRunner, JobWorker
 from studio.workers.style_jobs import StyleEntry, import_style_job, list_styles_job
+
+if TYPE_CHECKING:
+    from engine.styles import Style
 
 ICON_PX = 56
 STYLE_ROLE = Qt.ItemDataRole.UserRole
@@ -126,10 +129,10 @@ class GalleryPane(QWidget):
         item.setToolTip(f"{style.title or style.name}\n{byline}\n{style.name} ({origin})")
         return item
 
-    def styles(self) -> list[Any]:
+    def styles(self) -> list[Style]:
         return [self.list.item(i).data(STYLE_ROLE) for i in range(self.list.count())]
 
-    def current_style(self) -> Any:
+    def current_style(self) -> Style | None:
         item = self.list.currentItem()
         return item.data(STYLE_ROLE) if item is not None else None
 
@@ -140,7 +143,8 @@ class GalleryPane(QWidget):
                 return True
         return False
 
-    def _on_list_current(self, item: QListWidgetItem | None, _previous: Any) -> None:
+    def _on_list_current(self, item: QListWidgetItem | None,
+                         _previous: QListWidgetItem | None) -> None:
         self._update_details()
         if item is not None:
             self.styleSelected.emit(item.data(STYLE_ROLE))
@@ -169,7 +173,7 @@ class GalleryPane(QWidget):
             self.exportRequested.emit(style, kind)
 
     # -- editing -----------------------------------------------------------------------------
-    def _on_list_menu(self, pos: Any) -> None:
+    def _on_list_menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
         if item is None:
             return
@@ -183,12 +187,12 @@ class GalleryPane(QWidget):
         menu.addAction("Export ONNX…", lambda: self.exportRequested.emit(style, "onnx"))
         menu.popup(self.list.viewport().mapToGlobal(pos))
 
-    def _ask_rename(self, style: Any) -> None:
+    def _ask_rename(self, style: Style) -> None:
         new, ok = QInputDialog.getText(self, "Rename style", "New name:", text=style.name)
         if ok and new.strip() and new.strip() != style.name:
             self.rename_style(style.name, new.strip())
 
-    def _ask_delete(self, style: Any) -> None:
+    def _ask_delete(self, style: Style) -> None:
         answer = QMessageBox.question(self, "Delete style",
                                       f"Delete your style “{style.title or style.name}”?")
         if answer == QMessageBox.StandardButton.Yes:
@@ -220,7 +224,7 @@ class GalleryPane(QWidget):
         worker.failed.connect(self._errors.show_error)
         self._jobs.start("import-style", worker)
 
-    def _on_style_imported(self, style: Any) -> None:
+    def _on_style_imported(self, style: Style) -> None:
         self.refresh(select=style.name)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 from engine.io.files import write_atomic
-from studio.workers.job_worker import JobContext
+from studio.workers.job_worker import Job, JobContext
 
 
-def ios_bundle_job(model_path: Path, out_dir: Path) -> Any:
+def ios_bundle_job(model_path: Path, out_dir: Path) -> Job:
     """Write the Core ML bundle for ``model_path`` under ``out_dir``; returns the bundle path.
 
     Cancel is checked at every progress step before the bundle is complete: the Core ML
@@ -30,7 +29,7 @@ def ios_bundle_job(model_path: Path, out_dir: Path) -> Any:
     return job
 
 
-def onnx_copy_job(model_path: Path, target: Path) -> Any:
+def onnx_copy_job(model_path: Path, target: Path) -> Job:
     """Copy the style's ONNX model to ``target`` atomically."""
 
     def job(ctx: JobContext) -> Path:

@@ -7,21 +7,19 @@ names get ``-2``, ``-3``... unless the user chose the exact target in a Save As 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.errors import ImageFormatError
 from studio.workers.inference_worker import InferenceSettings
-from studio.workers.job_worker import JobContext
+from studio.workers.job_worker import Job, JobContext
 
 if TYPE_CHECKING:
     from engine.runtime.stylizer import Stylizer
 
-Job = Callable[[JobContext], Any]
 DEFAULT_SUFFIX = ".png"
 
 

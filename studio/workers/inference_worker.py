@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -20,6 +20,9 @@ from PySide6.QtGui import QImage
 from engine.errors import StudioError
 from engine.runtime.mailbox import Mailbox
 from studio.qimage import to_qimage
+
+if TYPE_CHECKING:
+    from engine.runtime.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ class InferenceWorker(QObject):
         self._settings = InferenceSettings()
         self._lock = threading.Lock()
         self._threads = threads
-        self._stylizers: dict[str, Any] = {}  # model path -> engine.runtime.stylizer.Stylizer
+        self._stylizers: dict[str, Stylizer] = {}  # model path -> its loaded model
         self._bad_path = ""  # a path that failed to load; skipped until settings change
         self.processed = 0
 
@@ -127,7 +130,7 @@ class InferenceWorker(QObject):
                                 preserve_colors=settings.preserve_colors,
                                 max_size=settings.max_size)
 
-    def _stylizer(self, path: str) -> Any:
+    def _stylizer(self, path: str) -> Stylizer:
         stylizer = self._stylizers.get(path)
         if stylizer is None:
             from engine.runtime.stylizer import (

@@ -19,6 +19,8 @@ from studio.workers.thread import STOP_TIMEOUT_MS, WorkerThread
 
 log = logging.getLogger(__name__)
 
+Job = Callable[["JobContext"], Any]  # a job function; what it returns goes to ``finished``
+
 
 class JobContext:
     """What a running job sees: a cancel token and ways to report progress."""
@@ -60,7 +62,7 @@ class JobWorker(QObject):
     crash_message = "internal error"
     crash_hint = "see the log for details"
 
-    def __init__(self, job: Callable[[JobContext], Any], token: CancelToken | None = None) -> None:
+    def __init__(self, job: Job, token: CancelToken | None = None) -> None:
         super().__init__()
         self._job = job
         self.token = token or CancelToken()

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from studio.workers.job_worker import JobContext
+from studio.workers.job_worker import Job, JobContext
+
+if TYPE_CHECKING:
+    from engine.styles import Style
 
 THUMBNAIL_PX = 128  # thumbnails are decoded at this size off the UI thread
 
 
 @dataclass
 class StyleEntry:
-    style: Any  # engine.styles.Style
+    style: Style
     thumbnail: QImage  # null when the style has none
 
 
@@ -38,8 +41,8 @@ def list_styles_job(ctx: JobContext) -> list[StyleEntry]:
     return [StyleEntry(style, _thumbnail(style.thumbnail)) for style in list_styles()]
 
 
-def import_style_job(path: Path) -> Any:
-    def job(ctx: JobContext) -> Any:
+def import_style_job(path: Path) -> Job:
+    def job(ctx: JobContext) -> Style:
         from engine.styles import import_user_style
 
         return import_user_style(path)
