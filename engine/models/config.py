@@ -46,6 +46,28 @@ class ModelConfig:
         """Input height and width must be multiples of this (two stride-2 stages)."""
         return 4
 
+    @property
+    def receptive_radius(self) -> int:
+        """Input px on each side that one output pixel depends on, instance-norm statistics aside.
+
+        Tiling needs it (``engine.runtime.tiling``). Each spatial conv widens the view by
+        ``kernel // 2`` of its own pixels, which span ``scale`` input pixels at its resolution;
+        the list follows ``engine.models.transformer`` layer by layer, and a test checks the sum
+        against the real network's gradients.
+        """
+        k, o, res = self.inner_kernel, self.outer_kernel, [(self.inner_kernel, 4)] * (
+            2 * self.residual_blocks)  # two convs per residual block, at 1/4 resolution
+        # A nearest x2 upsampling to scale s can round a position by up to s input px.
+        if self.design == "fast":
+            # stride-2 stem reads 1x, stride-2 conv reads 1/2x; decoder conv and output conv at
+            # 1/2x; upsampling to 1/2x (2 px) and the 2x2 pixel shuffle (1 px)
+            convs = [(k, 1), (k, 2), *res, (k, 2), (k, 2)]
+            return sum(kernel // 2 * scale for kernel, scale in convs) + 2 + 1
+        # first conv at 1x, stride-2 convs read 1x and 1/2x; upsampling convs at 1/2x and 1x
+        # (upsamplings: 2 + 1 px); the last conv at 1x
+        convs = [(o, 1), (k, 1), (k, 2), *res, (k, 2), (k, 1), (o, 1)]
+        return sum(kernel // 2 * scale for kernel, scale in convs) + 2 + 1
+
     def to_dict(self) -> dict:
         return asdict(self)
 

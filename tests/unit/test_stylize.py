@@ -177,3 +177,30 @@ def test_external_data_inside_the_folder_is_fine(tmp_path, photo):
     stylizer = Stylizer(identity_model(tmp_path / "ext.onnx", external="weights.bin"))
     assert np.array_equal(stylizer.stylize(photo), photo)
     assert onnx.load(str(tmp_path / "ext.onnx"), load_external_data=False).graph.initializer
+
+
+def test_default_network_tiles_without_seams(bundled_photos):
+    """The shipped fast design tiles with its own receptive radius (not a guessed halo)."""
+    from engine.io import paths
+
+    stylizer = Stylizer(paths.bundled_styles_dir() / "starry-night.onnx", threads=2)
+    photo = read_rgb(bundled_photos[1])
+    untiled = stylizer.stylize(photo, tile_size=10_000)
+    tiled = stylizer.stylize(photo, tile_size=192)
+    assert stylizer._tiler is not None and stylizer._tiler.halo < 96
+    assert diff(tiled, untiled).max() <= 3
+
+
+def test_progress_between_tiles_can_cancel(stylizer, photo):
+    from engine.errors import Cancelled
+
+    seen: list[float] = []
+
+    def cancel_after_two(fraction: float, message: str) -> None:
+        seen.append(fraction)
+        if len(seen) == 2:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        stylizer.stylize(photo, tile_size=128, progress=cancel_after_two)
+    assert seen == sorted(seen) and len(seen) == 2
