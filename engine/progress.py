@@ -1,17 +1,33 @@
-"""Qt-free progress reporting and cancellation for long jobs (training, export).
+"""Qt-free progress reporting and cancellation for long jobs (training, export, big images).
 
-A job calls ``TrainCallbacks`` methods and ``CancelToken.check()`` between units of work; the
-CLI prints from the callbacks, the studio re-emits them as signals from its worker thread.
+One vocabulary for every long job: a ``Progress`` callable for jobs measured in fractions
+(export, tiled stylizing), ``TrainCallbacks`` for training's richer step reports, and a
+``CancelToken`` the job checks between units of work. The CLI prints from these, the studio
+re-emits them as signals from its worker thread. A progress callable may raise (``Cancelled``)
+to stop the job at that point.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from engine.errors import Cancelled
+
+# (fraction 0..1, what is happening now); called from the working thread, may raise Cancelled.
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    """The default ``Progress``: report nothing."""
+
+
+def scaled(progress: Progress, start: float, span: float) -> Progress:
+    """A ``Progress`` for a sub-job that fills ``start..start + span`` of its parent's bar."""
+    return lambda fraction, message: progress(start + span * fraction, message)
 
 
 class TrainCallbacks:

@@ -21,50 +21,22 @@ import io
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import engine
 from engine.card import ModelCard
 from engine.errors import ExportError, StudioError
 from engine.export.coreml import spec as coreml_spec
+from engine.export.coreml.sizes import SizeRange
 from engine.export.coreml.spec import INPUT_NAME, OUTPUT_NAME
 from engine.io.files import atomic_dir, atomic_path
+from engine.progress import Progress, no_progress
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("mlmodel", "mlpackage")
 BITS = (8, 16, 32)
-MIN_SIDE, MAX_SIDE = 16, 8192  # px; Core ML image sides we accept in a size range
 TRACE_SIZE = 64  # px; the traced example input (the converted graph is size-agnostic)
-
-# Reports progress as (fraction 0..1, what is happening); called from the exporting thread.
-Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class SizeRange:
-    """Image sizes the exported model accepts: each side in ``min_side..max_side`` pixels."""
-
-    min_side: int = 256  # px, smallest width or height
-    max_side: int = 1920  # px, largest width or height (1080p frames fit either way round)
-    default: tuple[int, int] = (640, 480)  # (width, height) Xcode shows and previews with
-
-    def check(self, size_multiple: int, where: Path) -> None:
-        """Raise ExportError unless every bound is a multiple of the network's size multiple."""
-        sides = {"min_side": self.min_side, "max_side": self.max_side,
-                 "default width": self.default[0], "default height": self.default[1]}
-        bad = [f"{k} {v}" for k, v in sides.items() if v % size_multiple]
-        if bad:
-            raise ExportError(f"{where}: size range {', '.join(bad)} is not a multiple of "
-                              f"{size_multiple}", hint=f"use multiples of {size_multiple}")
-        if not MIN_SIDE <= self.min_side <= self.max_side <= MAX_SIDE:
-            raise ExportError(f"{where}: size range {self.min_side}..{self.max_side} px is outside "
-                              f"{MIN_SIDE}..{MAX_SIDE} px or reversed")
-        if not all(self.min_side <= s <= self.max_side for s in self.default):
-            raise ExportError(f"{where}: default size {self.default[0]}x{self.default[1]} is "
-                              f"outside {self.min_side}..{self.max_side} px")
-
 
 def export_coreml(
     model_path: str | os.PathLike,
@@ -73,7 +45,7 @@ def export_coreml(
     fmt: str = "mlmodel",
     bits: int = 8,
     sizes: SizeRange = SizeRange(),  # noqa: B008 (frozen, so sharing the default is safe)
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
 ) -> Path:
     """Export one of our models (ONNX with card, or checkpoint) to Core ML at ``out_path``.
 
@@ -81,39 +53,37 @@ def export_coreml(
     """
     from engine.io.model_files import load_network
 
-    report = progress or (lambda fraction, message: None)
-    report(0.0, "loading the model")
+    progress(0.0, "loading the model")
     net, card = load_network(model_path)
-    return convert_network(net, card, out_path, fmt=fmt, bits=bits, sizes=sizes, progress=report)
+    return convert_network(net, card, out_path, fmt=fmt, bits=bits, sizes=sizes, progress=progress)
 
 
 def convert_network(
     net, card: ModelCard, out_path: str | os.PathLike, *, fmt: str = "mlmodel", bits: int = 8,
     sizes: SizeRange = SizeRange(),  # noqa: B008
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
 ) -> Path:
     """Convert a ``TransformerNet`` (0..255 in and out) with its card; see ``export_coreml``."""
     out_path = Path(out_path)
-    report = progress or (lambda fraction, message: None)
     _check_options(out_path, fmt, bits)
     sizes.check(net.config.size_multiple, out_path)
     card = dataclasses.replace(card, size_multiple=net.config.size_multiple,
                                model_config=card.model_config or net.config.to_dict())
-    report(0.1, "converting with coremltools")
+    progress(0.1, "converting with coremltools")
     if fmt == "mlmodel":
-        spec = _neuralnetwork_spec(net, sizes, bits, out_path)
-        report(0.8, "writing the model")
+        spec = _neuralnetwork_spec(net, sizes, bits, out_path, progress)
+        progress(0.8, "writing the model")
         _describe(spec, card, sizes)
         with atomic_path(out_path) as tmp:
             _quiet(lambda: _save_spec(spec, tmp))
     else:
         model = _mlprogram(net, sizes, bits, out_path)
-        report(0.8, "writing the package")
+        progress(0.8, "writing the package")
         _describe(model._spec, card, sizes)
         with atomic_dir(out_path) as tmp:
             _quiet(lambda: model.save(str(tmp)))
     log.info("exported %s (%d bytes)", out_path, file_size(out_path))
-    report(1.0, "done")
+    progress(1.0, "done")
     return out_path
 
 
@@ -177,15 +147,21 @@ def _convert(net, sizes: SizeRange, out_path: Path, *, flexible: bool, **kwargs)
                           hint="this network uses an operation the chosen format lacks") from exc
 
 
-def _neuralnetwork_spec(net, sizes: SizeRange, bits: int, out_path: Path):
-    """A tidied, quantised neuralnetwork spec with image input and output."""
+def _neuralnetwork_spec(net, sizes: SizeRange, bits: int, out_path: Path,
+                        progress: Progress):
+    """A tidied, quantised neuralnetwork spec with image input and output.
+
+    ``progress`` is called between the slow steps (each a few seconds), so a cancel lands soon.
+    """
     import coremltools as ct
 
     model = _convert(net, sizes, out_path, flexible=False, convert_to="neuralnetwork",
                      outputs=[ct.TensorType(name=OUTPUT_NAME)])
+    progress(0.5, "tidying the Core ML layers")
     spec = model.get_spec()
     coreml_spec.tidy(spec, net.margin, out_path)
     if bits < 32:
+        progress(0.6, f"quantising the weights to {bits} bits")
         spec = _quantized(spec, bits)
     coreml_spec.finish(spec, sizes)
     return spec

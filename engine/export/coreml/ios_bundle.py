@@ -15,15 +15,12 @@ import numpy as np
 
 from engine.card import ModelCard
 from engine.errors import ExportError
-from engine.export.coreml.convert import (
-    INPUT_NAME,
-    OUTPUT_NAME,
-    Progress,
-    SizeRange,
-    convert_network,
-)
+from engine.export.coreml.convert import INPUT_NAME, OUTPUT_NAME, convert_network
+from engine.export.coreml.ios_version import model_minimum_ios
+from engine.export.coreml.sizes import SizeRange
 from engine.io import paths
 from engine.io.files import atomic_dir, atomic_path
+from engine.progress import Progress, no_progress, scaled
 
 log = logging.getLogger(__name__)
 
@@ -41,37 +38,38 @@ def class_name(card: ModelCard) -> str:
 def write_ios_bundle(
     model_path: str | os.PathLike, out_dir: str | os.PathLike, *,
     sizes: SizeRange = SizeRange(),  # noqa: B008 (frozen)
-    progress: Progress | None = None,
+    progress: Progress = no_progress,
 ) -> Path:
     """Write ``out_dir/<Class>-iOS/`` and ``out_dir/<Class>-iOS.zip``; return the folder.
 
     Both appear only when complete (an existing bundle of the same name is replaced). The model
-    is the default 8-bit ``.mlmodel`` (iOS 12+). ``progress`` may raise (e.g. ``Cancelled``) to
-    abort: below 1.0 nothing has been written yet.
+    is the default 8-bit ``.mlmodel``; the README names the minimum iOS read from the written
+    file (its layers decide: the default network needs iOS 14). ``progress`` may raise (e.g.
+    ``Cancelled``) to abort: below 1.0 nothing has been written yet.
     """
     from engine.io.model_files import load_network
 
-    report = progress or (lambda fraction, message: None)
     model_path, out_dir = Path(model_path), Path(out_dir)
-    report(0.0, "loading the model")
+    progress(0.0, "loading the model")
     net, card = load_network(model_path)
     name = class_name(card)
     folder = out_dir / f"{name}-iOS"
     with atomic_dir(folder) as tmp:
         tmp.mkdir()
         convert_network(net, card, tmp / f"{name}.mlmodel", sizes=sizes,
-                        progress=lambda f, m: report(0.1 + 0.6 * f, m))
-        report(0.75, "stylizing the preview")
+                        progress=scaled(progress, 0.1, 0.6))
+        progress(0.75, "stylizing the preview")
         _write_preview(model_path, net, card, tmp)
         (tmp / "model-card.json").write_text(json.dumps(card.to_dict(), indent=2) + "\n",
                                              encoding="utf-8")
-        (tmp / "README.md").write_text(readme(card, name, sizes), encoding="utf-8")
-        report(0.9, "zipping")
+        ios = model_minimum_ios(tmp / f"{name}.mlmodel")
+        (tmp / "README.md").write_text(readme(card, name, sizes, ios), encoding="utf-8")
+        progress(0.9, "zipping")
         with atomic_path(out_dir / f"{name}-iOS.zip") as zip_tmp:
             shutil.make_archive(str(zip_tmp.with_suffix("")), "zip", root_dir=tmp.parent,
                                 base_dir=tmp.name)
     log.info("wrote iOS bundle %s", folder)
-    report(1.0, "done")
+    progress(1.0, "done")
     return folder
 
 
@@ -93,7 +91,7 @@ def _write_preview(model_path: Path, net, card: ModelCard, folder: Path) -> None
     save_image(folder / "preview.jpg", np.concatenate([rgb, stylized], axis=1), quality=90)
 
 
-def readme(card: ModelCard, name: str, sizes: SizeRange) -> str:
+def readme(card: ModelCard, name: str, sizes: SizeRange, ios: str) -> str:
     """README.md for the bundle: what the model is, how to add it, and Swift to run it."""
     by = f" by {card.artist}" if card.artist else ""
     year = f" ({card.year})" if card.year else ""
@@ -101,8 +99,8 @@ def readme(card: ModelCard, name: str, sizes: SizeRange) -> str:
     return f"""# {name}: {card.title or card.name}{by}{year}
 
 A fast style-transfer model exported by TinyStyle Studio: `{name}.mlmodel` (Core ML
-neuralnetwork, 8-bit weights, iOS 12 or later). `preview.jpg` shows a photo and its stylized
-version; `model-card.json` says where the model comes from (licence: {card.licence}).
+neuralnetwork, 8-bit weights, **iOS {ios} or later**). `preview.jpg` shows a photo and its
+stylized version; `model-card.json` says where the model comes from (licence: {card.licence}).
 
 - Input `{INPUT_NAME}`: RGB image, width and height from {sizes.min_side} to {sizes.max_side}
   pixels, **both multiples of {m}** (for example 640x480, 1280x720 or 1920x1080).

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from engine.errors import ExportError
 
 if TYPE_CHECKING:
-    from engine.export.coreml.convert import SizeRange
+    from engine.export.coreml.sizes import SizeRange
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "stylizedImage"
