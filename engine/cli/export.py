@@ -8,20 +8,24 @@ import re
 from pathlib import Path
 
 from engine.errors import StudioError
+from engine.export.coreml.ios_version import model_minimum_ios
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export", help="export a model to Core ML (iPhone) or ONNX",
         description="Export one of our models (.onnx, checkpoint or style name). Core ML default: "
-                    "an 8-bit .mlmodel (iOS 12+) that accepts any size in a range.")
+                    "an 8-bit .mlmodel that accepts any size in a range. The minimum iOS depends "
+                    "on the network's layers (the default network needs iOS 14); it is read "
+                    "from the written file and printed.")
     p.add_argument("model", metavar="MODEL|STYLE")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--coreml", action="store_true", help="export to Core ML")
     target.add_argument("--onnx", action="store_true",
                         help="re-export the ONNX model with its card")
     p.add_argument("--format", dest="fmt", choices=("mlmodel", "mlpackage"), default="mlmodel",
-                   help="mlmodel: neuralnetwork, iOS 12+ (default); mlpackage: ML program, iOS 16+")
+                   help="mlmodel: neuralnetwork, iOS 12 to 14+ by layers (default); "
+                        "mlpackage: ML program, iOS 16+")
     p.add_argument("--bits", type=int, choices=(8, 16, 32), default=8,
                    help="bits per weight (default 8)")
     p.add_argument("--size-range", metavar="MIN-MAX", default="256-1920",
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             raise StudioError("--bundle always holds the 8-bit .mlmodel",
                               hint="drop --format/--bits, or export without --bundle")
         folder = write_ios_bundle(model, args.output or Path("."), sizes=sizes)
-        print(folder)
+        print(f"{folder}  (iOS {model_minimum_ios(folder)} or later)")
         print(folder.with_name(folder.name + ".zip"))
         return 0
     from engine.export.coreml.convert import export_coreml, file_size
@@ -59,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         card = read_card(model) if model.suffix.lower() == ".onnx" else None
         out = Path(f"{class_name(card) if card else model.stem}.{args.fmt}")
     path = export_coreml(model, out, fmt=args.fmt, bits=args.bits, sizes=sizes)
-    print(f"{path}  ({file_size(path):,} bytes)")
+    print(f"{path}  ({file_size(path):,} bytes, iOS {model_minimum_ios(path)} or later)")
     return 0
 
 
