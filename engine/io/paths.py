@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import platformdirs
 
+from engine.errors import StudioError
+
 APP_NAME = "TinyStyle"
+RESOURCES_PACKAGE = "tinystyle_resources"  # the repo's resources/ folder, as installed
 
 
 def resources_dir() -> Path:
-    """The bundled ``resources/`` folder (styles, photos, icons) next to the packages."""
-    return Path(__file__).resolve().parents[2] / "resources"
+    """The bundled resources (styles, photos, icons): a source checkout, a wheel or a frozen app.
+
+    Found through ``importlib.resources``, never relative to this file. Raises StudioError when
+    the installation lacks them (a broken install must say so, not look empty).
+    """
+    try:
+        root = Path(str(resources.files(RESOURCES_PACKAGE)))
+    except ModuleNotFoundError:
+        root = None
+    if root is None or not (root / "styles").is_dir():
+        raise StudioError(
+            f"the bundled styles and photos ({RESOURCES_PACKAGE}) are missing from this install",
+            hint="reinstall TinyStyle Studio (pip install --force-reinstall tinystyle-studio)")
+    return root
 
 
 def bundled_styles_dir() -> Path:

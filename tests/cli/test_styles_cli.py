@@ -44,3 +44,11 @@ def test_json_is_a_list_even_when_empty(run_cli, monkeypatch):
     monkeypatch.setattr("engine.styles.list_styles", lambda: [])
     code, out, _ = run_cli("styles", "--json")
     assert code == 0 and json.loads(out) == []
+
+
+def test_missing_bundled_resources_are_an_error(run_cli, monkeypatch):
+    """A broken install says what is missing; it never looks like an empty gallery."""
+    monkeypatch.setattr("engine.io.paths.RESOURCES_PACKAGE", "tinystyle_resources_gone")
+    code, out, err = run_cli("styles")
+    assert code == 2 and out == ""
+    assert err.startswith("error: ") and "missing from this install" in err
