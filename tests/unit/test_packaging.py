@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -32,8 +33,12 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
 @pytest.mark.slow
 def test_installed_wheel_stylizes_and_trains(tmp_path):
     """Build the wheel, install it (no source tree on the path) and use it as a user would."""
+    # build from a clean copy: setuptools' build/ folder in the checkout may hold stale modules
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "runs", "*.egg-info", "__pycache__", ".*cache"))
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-          "-w", str(tmp_path / "dist"), str(ROOT)], tmp_path, dict(os.environ))
+          "-w", str(tmp_path / "dist"), str(source)], tmp_path, dict(os.environ))
     wheel = next((tmp_path / "dist").glob("tinystyle_studio-*.whl"))
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp_path, dict(os.environ))
