@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
@@ -11,6 +13,7 @@ from studio.dialogs.about_dialog import AboutDialog
 from studio.dialogs.export_dialog import ExportController
 from studio.drops import MODEL_SUFFIXES, local_paths
 from studio.error_dialog import ErrorReporter
+from studio.notices import FileNotice
 from studio.panes.gallery_pane import GalleryPane
 from studio.panes.image_pane import ImagePane
 from studio.panes.style_controls import StyleControls
@@ -39,14 +42,17 @@ class MainWindow(QMainWindow):
         self._image_thread.start()
         self.session = LiveSession(self)
         self.gallery = GalleryPane(self.jobs, self.errors)
-        self.controls = StyleControls(self.state)
+        self.controls = StyleControls(self.state, settings)
         self.image_pane = ImagePane(self.state, self.image_inference, self.jobs, self.errors,
                                     settings)
         self.webcam_pane = WebcamPane(self.state, self.session, self.jobs, self.errors, settings)
         self.exporter = ExportController(self, self.jobs, self.errors, settings, reveal_exports)
         self.wizard = None
+        self.notice = FileNotice()
         self._build_layout()
         self._build_actions()
+        for source in (self.image_pane, self.webcam_pane, self.exporter):
+            source.fileWritten.connect(self._on_file_written)
         self.gallery.styleSelected.connect(self._on_gallery_style)
         self.gallery.exportRequested.connect(self.exporter.ask_and_export)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -58,6 +64,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.image_pane, icons.standard("FileIcon"), "Image")
         self.tabs.addTab(self.webcam_pane, icons.standard("ComputerIcon"), "Webcam")
         self.tabs.setCornerWidget(self.controls, Qt.Corner.TopRightCorner)
+        # Without scroll buttons the tabs count in the minimum width: none is cut off.
+        self.tabs.tabBar().setUsesScrollButtons(False)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 8, 8, 0)
@@ -67,12 +75,12 @@ class MainWindow(QMainWindow):
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([280, 1000])
-        self.gallery.setMinimumWidth(240)
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         self.setCentralWidget(central)
+        self.statusBar().addWidget(self.notice, 1)
         self.statusBar().showMessage("Drop photos anywhere, or pick a style and open a photo")
 
     def _action(self, menu, text: str, slot, shortcut=None, icon: str = "") -> QAction:
@@ -88,7 +96,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        self._action(file, "&Open…", self.image_pane.open_dialog, QKeySequence.StandardKey.Open)
+        self._action(file, "&Open…", self.open_for_mode, QKeySequence.StandardKey.Open)
         self._action(file, "&Paste image", self.image_pane.paste, QKeySequence.StandardKey.Paste)
         self._action(file, "&Save", self.image_pane.save, QKeySequence.StandardKey.Save)
         self._action(file, "Save &As…", self.image_pane.save_as_dialog,
@@ -113,6 +121,17 @@ class MainWindow(QMainWindow):
         self._action(helpmenu, "&About TinyStyle Studio", self.show_about)
 
     # -- wiring slots ------------------------------------------------------------------------
+    def open_for_mode(self) -> None:
+        """Ctrl+O opens what the current mode shows: photos, or a video file in webcam mode."""
+        if self.tabs.currentIndex() == WEBCAM_TAB:
+            self.webcam_pane.choose_video()
+        else:
+            self.image_pane.open_dialog()
+
+    def _on_file_written(self, message: str, path: Path) -> None:
+        self.statusBar().clearMessage()  # a temporary message would hide the notice
+        self.notice.show_file(message, path)
+
     def _on_gallery_style(self, style) -> None:
         self.state.set_style(style.name, str(style.path))
         self.settings.setValue("style/last", style.name)

@@ -1,10 +1,12 @@
-"""Export a style: ask where (unless told), run the export job, then reveal the result.
+"""Export a style: ask where (unless told), run the export job, then name and reveal the result.
 
-The progress dialog is non-modal; the window stays usable while coremltools works.
+The progress dialog is non-modal; the window stays usable while coremltools works. The iPhone
+message states the minimum iOS read from the written model, never a fixed claim.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,7 @@ class ExportController(QObject):
     """One export at a time (a new one cancels the old); reveals what it wrote."""
 
     exported = Signal(Path)
+    fileWritten = Signal(str, Path)  # message naming the export, its path (for the status bar)
 
     def __init__(self, parent: QWidget, jobs: JobRunner, errors: ErrorReporter,
                  settings: QSettings, reveal_results: bool = True) -> None:
@@ -33,6 +36,7 @@ class ExportController(QObject):
         self._reveal = reveal_results
         self._progress: QProgressDialog | None = None
         self._worker: JobWorker | None = None  # the export whose signals count; None: cancelled
+        self._describe: Callable[[Path], str] = str  # the finished message for the current export
 
     def ask_and_export(self, style: Style, kind: str) -> None:
         """Menu/button entry point: pick a target with a file dialog, then export."""
@@ -51,14 +55,16 @@ class ExportController(QObject):
 
     def export_ios(self, style: Style, out_dir: Path) -> None:
         self._run(ios_bundle_job(Path(style.path), out_dir), out_dir,
-                  f"Exporting “{style.title or style.name}” for iPhone…")
+                  f"Exporting “{style.title or style.name}” for iPhone…", _describe_ios)
 
     def export_onnx(self, style: Style, target: Path) -> None:
         self._run(onnx_copy_job(Path(style.path), target), target.parent,
-                  f"Exporting “{style.title or style.name}” as ONNX…")
+                  f"Exporting “{style.title or style.name}” as ONNX…",
+                  lambda path: f"Exported {path.name}")
 
-    def _run(self, job: Job, folder: Path, label: str) -> None:
+    def _run(self, job: Job, folder: Path, label: str, describe: Callable[[Path], str]) -> None:
         self._settings.setValue("folders/export", str(folder))
+        self._describe = describe
         worker = JobWorker(job)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._errors.show_error)
@@ -107,3 +113,11 @@ class ExportController(QObject):
         if self._reveal:
             reveal(path)
         self.exported.emit(path)
+        self.fileWritten.emit(self._describe(path), path)
+
+
+def _describe_ios(folder: Path) -> str:
+    """"Exported StarryNight-iOS for iPhone (iOS 14 or later)", read from the bundle's model."""
+    from engine.export.coreml.ios_version import model_minimum_ios
+
+    return f"Exported {folder.name} for iPhone (iOS {model_minimum_ios(folder)} or later)"

@@ -84,6 +84,7 @@ class GalleryPane(QWidget):
         buttons.addWidget(self.onnx_button)
         hint = QLabel("Drop an .onnx style here to import it")
         hint.setObjectName("hint")
+        hint.setWordWrap(True)  # wraps rather than widening the pane's minimum
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(8)

@@ -38,14 +38,42 @@ from studio.workers.image_jobs import (
     load_job,
     output_name,
     save_job,
+    unique_path,
 )
-from studio.workers.inference_worker import Frame, InferenceResult, InferenceSettings
+from studio.workers.inference_worker import (
+    Frame,
+    InferenceResult,
+    InferenceSettings,
+    InferenceWorker,
+)
 from studio.workers.job_worker import JobRunner, JobWorker
 
 PREVIEW_MAX_PX = 1280  # the live preview runs the network at most this size; Save is full size
 DEBOUNCE_MS = 120  # slider drags coalesce into one request per pause
-SAVE_FILTER = "PNG image (*.png);;JPEG image (*.jpg *.jpeg);;WebP image (*.webp)"
+# Save As file types: the first suffix is the one a name gets when the user picks that type.
+SAVE_TYPES = {"PNG image (*.png)": (".png",), "JPEG image (*.jpg *.jpeg)": (".jpg", ".jpeg"),
+              "WebP image (*.webp)": (".webp",)}
 PLACEHOLDER = "Drop photos or a folder here\n\nor use Open (Ctrl+O) or Paste (Ctrl+V)"
+
+
+def save_type_for(suffix: str) -> str:
+    """The Save As file type that writes ``suffix`` (PNG when none does)."""
+    return next((name for name, suffixes in SAVE_TYPES.items() if suffix.lower() in suffixes),
+                next(iter(SAVE_TYPES)))
+
+
+def with_type_suffix(path: Path, save_type: str) -> Path:
+    """The chosen type wins over the typed name: ``photo.png`` saved as JPEG is ``photo.jpg``.
+
+    A suffix that is no image type (``photo.v2``) is part of the name and is kept.
+    """
+    suffixes = SAVE_TYPES.get(save_type)
+    if not suffixes or path.suffix.lower() in suffixes:
+        return path
+    known = {s for group in SAVE_TYPES.values() for s in group}
+    if path.suffix.lower() in known:
+        return path.with_suffix(suffixes[0])
+    return path.with_name(path.name + suffixes[0])
 
 
 class ImagePane(QWidget):
@@ -54,8 +82,9 @@ class ImagePane(QWidget):
     imageShown = Signal()  # a stylized result is on screen
     saved = Signal(Path)
     batchFinished = Signal(list)  # written paths
+    fileWritten = Signal(str, Path)  # message naming the file, its path (for the status bar)
 
-    def __init__(self, state: StudioState, inference: Any, jobs: JobRunner,
+    def __init__(self, state: StudioState, inference: InferenceWorker, jobs: JobRunner,
                  errors: ErrorReporter, settings: QSettings,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +96,7 @@ class ImagePane(QWidget):
         self._ids = itertools.count(1)
         self._image_id = 0
         self._batch_failures: list[StudioError] = []
+        self._job_kind = ""  # the job the progress bar and Cancel button belong to
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self._submit)
         self.view = CompareView(PLACEHOLDER)
@@ -94,7 +124,7 @@ class ImagePane(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_batch)
+        self.cancel_button.clicked.connect(self.cancel_job)
         self.status = QLabel("")
         self.status.setObjectName("statusText")
         bottom = QHBoxLayout()
@@ -125,6 +155,17 @@ class ImagePane(QWidget):
     def _show_batch_controls(self, visible: bool) -> None:
         self.progress.setVisible(visible)
         self.cancel_button.setVisible(visible)
+
+    def _start_job(self, kind: str, worker: JobWorker) -> None:
+        """Run a save or batch with the progress bar and Cancel button bound to it."""
+        worker.done.connect(lambda: self._on_job_done(worker))
+        self._job_kind = kind
+        self._show_batch_controls(True)
+        self._jobs.start(kind, worker)
+
+    def _on_job_done(self, worker: JobWorker) -> None:
+        if self._jobs.worker(self._job_kind) in (worker, None):
+            self._show_batch_controls(False)  # not when a newer job took over the controls
 
     # -- opening -----------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -210,27 +251,55 @@ class ImagePane(QWidget):
         """Save beside the last save folder under a free name (never overwrites)."""
         self.save_to(self.default_target(), overwrite=False)
 
-    def save_as_dialog(self) -> None:
+    def save_as_dialog(self) -> QFileDialog | None:
+        """Open (not exec) a Save As dialog proposing a free name; returns it (tests drive it)."""
         if self._image is None:
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Save stylized image",
-                                              str(self.default_target()), SAVE_FILTER)
-        if path:  # the dialog already asked before replacing an existing file
-            self.save_to(Path(path), overwrite=True)
+            return None
+        target = unique_path(self.default_target())
+        dialog = QFileDialog(self, "Save stylized image", str(target.parent))
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilters(list(SAVE_TYPES))
+        dialog.selectNameFilter(save_type_for(target.suffix))
+        dialog.selectFile(str(target))
+        dialog.filterSelected.connect(lambda kind: self._on_save_type_chosen(dialog, kind))
+        dialog.fileSelected.connect(
+            lambda path: self._on_save_as_chosen(Path(path), dialog.selectedNameFilter()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _on_save_type_chosen(self, dialog: QFileDialog, save_type: str) -> None:
+        """Picking another type renames the proposal (to a free name) to match it."""
+        typed = dialog.selectedFiles()
+        if typed:
+            dialog.selectFile(str(unique_path(with_type_suffix(Path(typed[0]), save_type))))
+
+    def _on_save_as_chosen(self, path: Path, save_type: str) -> None:
+        target = with_type_suffix(path, save_type)
+        # The dialog asked before replacing ``path``; a renamed target never replaces a file.
+        self.save_to(target, overwrite=target == path)
 
     def save_to(self, target: Path, overwrite: bool = False) -> None:
+        """Stylize at full size and write; the busy bar's Cancel stops it (nothing written)."""
         if self._image is None:
             return
         worker = JobWorker(save_job(self._image, self._settings_now(None), target, overwrite))
         worker.finished.connect(self._on_saved)
-        worker.failed.connect(self._errors.show_error)
-        self.status.setText(f"Saving {target.name}…")
-        self._jobs.start("save", worker)
+        worker.failed.connect(self._on_save_failed)
+        worker.cancelled.connect(lambda: self.status.setText("Save cancelled"))
+        self.status.setText(f"Saving {target.name} at full size…")
+        self.progress.setRange(0, 0)  # busy: one network run has no steps to count
+        self._start_job("save", worker)
 
     def _on_saved(self, path: Path) -> None:
         self._settings.setValue("folders/save", str(path.parent))
-        self.status.setText(f"Saved {path}")
+        self.status.setText(f"Saved {path.name}")
         self.saved.emit(path)
+        self.fileWritten.emit(f"Saved {path.name}", path)
+
+    def _on_save_failed(self, error: StudioError) -> None:
+        self.status.setText("Save failed")
+        self._errors.show_error(error)
 
     # -- batch -------------------------------------------------------------------------------
     def start_batch(self, files: list[Path]) -> None:
@@ -243,16 +312,15 @@ class ImagePane(QWidget):
         worker.finished.connect(self._on_batch_finished)
         worker.failed.connect(self._errors.show_error)
         worker.cancelled.connect(self._on_batch_cancelled)
-        worker.done.connect(self._on_batch_done)
         self._batch_failures = []
         self.progress.setRange(0, len(files))
         self.progress.setValue(0)
-        self._show_batch_controls(True)
         self.status.setText(f"Stylizing {len(files)} images into {out_dir}…")
-        self._jobs.start("batch", worker)
+        self._start_job("batch", worker)
 
-    def cancel_batch(self) -> None:
-        self._jobs.cancel("batch")
+    def cancel_job(self) -> None:
+        """Cancel the running save or batch; it stops before writing anything more."""
+        self._jobs.cancel(self._job_kind)
         self._show_batch_controls(False)
 
     def _on_batch_progress(self, done: int, total: int, name: str) -> None:
@@ -275,6 +343,8 @@ class ImagePane(QWidget):
     def _on_batch_finished(self, written: list[Path]) -> None:
         where = written[0].parent if written else ""
         self.status.setText(f"Saved {len(written)} images to {where}")
+        if written:
+            self.fileWritten.emit(f"Saved {len(written)} images to {where.name}", written[0])
         if self._batch_failures:
             names = ", ".join(e.message.split(":")[0] for e in self._batch_failures[:5])
             self._errors.show_error(
@@ -282,9 +352,6 @@ class ImagePane(QWidget):
                             hint="they are not images this app can read"),
                 details="\n".join(e.message for e in self._batch_failures))
         self.batchFinished.emit(written)
-
-    def _on_batch_done(self) -> None:
-        self._show_batch_controls(False)
 
     # -- drops -------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

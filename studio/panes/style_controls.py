@@ -1,8 +1,11 @@
-"""Strength slider and "keep original colours", bound to the shared StudioState."""
+"""Strength slider and "keep original colours", bound to the shared StudioState.
+
+Both are remembered in QSettings: a user who prefers 60% should not have to set it every launch.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSlider, QWidget
 
 from studio.state import StudioState
@@ -11,9 +14,16 @@ from studio.state import StudioState
 class StyleControls(QWidget):
     """Writes user changes to ``state`` and follows it (no echo loops: signals are blocked)."""
 
-    def __init__(self, state: StudioState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: StudioState, settings: QSettings,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
+        state.set_strength(float(settings.value("style/strength", state.strength)))
+        state.set_preserve_colors(str(settings.value("style/preserve_colors",
+                                                     state.preserve_colors)).lower() == "true")
+        state.strengthChanged.connect(lambda v: settings.setValue("style/strength", v))
+        state.preserveColorsChanged.connect(
+            lambda v: settings.setValue("style/preserve_colors", v))
         self.strength = QSlider(Qt.Orientation.Horizontal)
         self.strength.setObjectName("strengthSlider")
         self.strength.setRange(0, 100)
