@@ -172,6 +172,7 @@ class Trainer:
         cancel: CancelToken | None = None,
         *,
         name: str | None = None,
+        title: str = "",
         resume: bool = False,
         device: torch.device | str | None = None,
     ):
@@ -179,6 +180,7 @@ class Trainer:
         self.style_image = Path(style_image)
         self.content = content
         self.name = name or (Path(run_dir).name if run_dir else self.style_image.stem)
+        self.title = title  # shown on the style's card and in the gallery ("" shows the name)
         self.run_dir = Path(run_dir) if run_dir else paths.user_runs_dir() / self.name
         self.callbacks = callbacks or TrainCallbacks()
         self.cancel = cancel or CancelToken()
@@ -301,7 +303,7 @@ class Trainer:
 
     def _card(self) -> ModelCard:
         return ModelCard(
-            name=self.name, preset=self.config.net, steps=self.step,
+            name=self.name, title=self.title, preset=self.config.net, steps=self.step,
             painting_source=self.style_image.name,
             description=f"trained by TinyStyle on {self.style_image.name}, "
                         f"{self.config.image_size} px crops, batch {self.config.batch_size}",

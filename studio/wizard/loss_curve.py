@@ -8,7 +8,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-MARGIN = 32  # px around the plot for the axis labels
+PAD = 8  # px between the axis labels and the plot
+LABEL_COLOR = "#3c424b"  # dark grey on white: readable, unlike the old light #68707c
 MAX_POINTS = 2000  # older points are thinned out by halving beyond this
 
 
@@ -39,12 +40,20 @@ class LossCurve(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor("white"))
-        plot = QRectF(MARGIN + 8, 10, self.width() - MARGIN - 18, self.height() - MARGIN - 6)
-        p.setPen(QPen(QColor("#dcdfe4"), 1))
+        metrics = p.fontMetrics()
+        line = metrics.height()
+        # The left margin fits the widest loss label, so no label is ever cut off.
+        left = max(metrics.horizontalAdvance(t) for t in ("loss", "0.0123", "1.23e+03")) + 2 * PAD
+        plot = QRectF(left, line, self.width() - left - PAD, self.height() - 3 * line - PAD)
+        p.setPen(QPen(QColor("#c4c9d1"), 1))
         p.drawRect(plot)
-        p.setPen(QColor("#68707c"))
-        p.drawText(QRectF(plot.left(), plot.bottom() + 4, plot.width(), 18),
-                   Qt.AlignmentFlag.AlignCenter, "step")
+        p.setPen(QColor(LABEL_COLOR))
+        p.drawText(QRectF(0, 0, left - PAD, line), Qt.AlignmentFlag.AlignRight, "loss")
+        last_step = max(self._total_steps, self._points[-1][0] if self._points else 0, 1)
+        below = QRectF(plot.left(), plot.bottom() + PAD / 2, plot.width(), line)
+        p.drawText(below, Qt.AlignmentFlag.AlignLeft, "0")
+        p.drawText(below, Qt.AlignmentFlag.AlignRight, f"{last_step:,}")
+        p.drawText(below.translated(0, line), Qt.AlignmentFlag.AlignCenter, "step")
         if len(self._points) < 2:
             p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "The loss curve appears here")
             p.end()
@@ -52,7 +61,6 @@ class LossCurve(QWidget):
         logs = [math.log10(v) for _, v in self._points]
         low, high = min(logs), max(logs)
         span = max(high - low, 1e-6)
-        last_step = max(self._total_steps, self._points[-1][0], 1)
         path = QPainterPath()
         for i, ((step, _), lv) in enumerate(zip(self._points, logs, strict=True)):
             at = QPointF(plot.left() + plot.width() * step / last_step,
@@ -60,11 +68,11 @@ class LossCurve(QWidget):
             path.lineTo(at) if i else path.moveTo(at)
         p.setPen(QPen(QColor("#3d6fd8"), 2))
         p.drawPath(path)
-        p.setPen(QColor("#68707c"))
-        p.drawText(QRectF(0, plot.top() - 4, MARGIN + 4, 16), Qt.AlignmentFlag.AlignRight,
+        p.setPen(QColor(LABEL_COLOR))
+        p.drawText(QRectF(0, plot.top(), left - PAD, line), Qt.AlignmentFlag.AlignRight,
                    _short(10 ** high))
-        p.drawText(QRectF(0, plot.bottom() - 12, MARGIN + 4, 16), Qt.AlignmentFlag.AlignRight,
-                   _short(10 ** low))
+        p.drawText(QRectF(0, plot.bottom() - line, left - PAD, line),
+                   Qt.AlignmentFlag.AlignRight, _short(10 ** low))
         p.end()
 
 

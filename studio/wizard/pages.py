@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWizardPage,
@@ -29,17 +30,42 @@ from studio.drops import local_paths
 # where the quietest runs gave ~14); the ratios between presets are what transfers.
 EXPECTED_FPS_640 = {"fast-16-r5-zs": 52.4, "fast-16-r6-zs": 48.0, "fast-16-r5-zp": 46.0,
                     "fast-16-r5": 44.5, "fast-16": 52.8, "seed-tiny": 10.9, "johnson": 1.2}
-SECONDS_PER_STEP_160_B4 = 0.98  # measured on the project's 2-core CPU (seed-tiny, VGG19)
-
-
-def estimated_minutes(image_size: int, batch_size: int, steps: int) -> float:
-    """Rough CPU time: cost grows with pixels per step (measured at 160 px, batch 4)."""
-    per_step = SECONDS_PER_STEP_160_B4 * (image_size / 160) ** 2 * (batch_size / 4)
-    return steps * per_step / 60
+# No minutes are promised here: a constant measured elsewhere said "about 6 min" for a run that
+# took 100+ min on a busy machine. The training page times the first steps on this computer.
+TIME_NOTE = "measured on this computer during the first training steps"
 
 
 def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "my-style"
+
+
+class FittedImage(QLabel):
+    """An image shown at most at its own size, smaller when space is short: never widens a page.
+
+    The crop preview is ``style_size`` px (1024 by default), taller than a 768 px screen.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumSize(200, 150)
+        self._image = QImage()
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if self._image.isNull():
+            return
+        room = self.contentsRect().size().boundedTo(self._image.size())
+        self.setPixmap(QPixmap.fromImage(self._image.scaled(
+            room, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)))
 
 
 class DropLabel(QLabel):
@@ -93,6 +119,10 @@ class PaintingPage(QWizardPage):
         layout.addLayout(form)
         layout.addWidget(self.path_edit)
 
+    def cleanupPage(self) -> None:  # noqa: N802
+        """Keep what was entered: by default QWizard clears fields on Back and on Cancel, so
+        reopening the wizard lost the painting, title and name."""
+
     def _choose(self) -> None:
         start = str(self._settings.value("folders/paintings", str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(self, "Choose a painting", start,
@@ -123,9 +153,9 @@ class CropPage(QWizardPage):
         self._style_size = style_size
         self.setTitle("How the network sees the painting")
         self.setSubTitle(f"Training looks at the painting resized to {style_size} px on its short "
-                         "side: the brush strokes and colours visible here are what it learns.")
-        self.preview = QLabel()
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                         "side: the brush strokes and colours visible here are what it learns "
+                         "(shown smaller when the window is).")
+        self.preview = FittedImage()
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview, 1)
 
@@ -138,7 +168,7 @@ class CropPage(QWizardPage):
                               Qt.TransformationMode.SmoothTransformation)
         side = min(scaled.width(), scaled.height())
         crop = scaled.copy((scaled.width() - side) // 2, (scaled.height() - side) // 2, side, side)
-        self.preview.setPixmap(QPixmap.fromImage(crop))
+        self.preview.set_image(crop)
 
 
 class ContentPage(QWizardPage):
@@ -200,10 +230,8 @@ class PresetPage(QWizardPage):
             self.quality.addItem(name, name)
         self.steps = QSpinBox(minimum=1, maximum=100_000, singleStep=50)
         self.image_size = QSpinBox(minimum=32, maximum=512, singleStep=32)
-        self.minutes = QLabel()
+        self.minutes = QLabel(TIME_NOTE)
         self.quality.currentIndexChanged.connect(self._on_quality)
-        self.steps.valueChanged.connect(self._update_minutes)
-        self.image_size.valueChanged.connect(self._update_minutes)
         form = QFormLayout(self)
         form.addRow("Network", self.net)
         form.addRow("", self.weights)
@@ -217,13 +245,6 @@ class PresetPage(QWizardPage):
         cfg = self._train_presets[self.quality.currentData()]
         self.steps.setValue(cfg.steps)
         self.image_size.setValue(cfg.image_size)
-        self._update_minutes()
-
-    def _update_minutes(self) -> None:
-        cfg = self._train_presets[self.quality.currentData()]
-        minutes = estimated_minutes(self.image_size.value(), cfg.batch_size, self.steps.value())
-        self.minutes.setText(f"about {minutes:.0f} min on this computer's CPU" if minutes >= 1
-                             else "under a minute")
 
     def set_weight_counts(self, counts: dict[str, int]) -> None:
         self._counts = counts

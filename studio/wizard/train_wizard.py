@@ -11,8 +11,8 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QImage, QPixmap
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -29,13 +29,16 @@ from engine.errors import StudioError
 from studio.error_dialog import ErrorReporter
 from studio.logs import log_path
 from studio.wizard.loss_curve import LossCurve
-from studio.wizard.pages import ContentPage, CropPage, PaintingPage, PresetPage
+from studio.wizard.pages import ContentPage, CropPage, FittedImage, PaintingPage, PresetPage
 from studio.workers.job_worker import JobContext, JobRunner, JobWorker
 from studio.workers.training_worker import TrainingWorker
 
 if TYPE_CHECKING:
     from engine.styles import Style
     from engine.training.trainer import TrainConfig
+
+
+MEASURE_STEPS = 5  # steps timed on this computer before the page shows a time left
 
 
 def _weight_counts(ctx: JobContext) -> dict[str, int]:
@@ -60,11 +63,9 @@ class TrainPage(QWizardPage):
                          "a cancelled run can be resumed later.")
         self.finished = False
         self.progress = QProgressBar()
-        self.eta = QLabel("Starting…")
+        self.eta = QLabel("Press Start to train.")
         self.curve = LossCurve()
-        self.preview = QLabel("The preview appears after the first steps")
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(256, 200)
+        self.preview = FittedImage("The preview appears after the first steps")
         self.resume_box = QCheckBox("Continue the earlier run from its checkpoint")
         self.start_button = QPushButton("Start")
         self.start_button.setObjectName("primary")
@@ -98,6 +99,7 @@ class TrainWizard(QWizard):
 
         self._jobs, self._errors = jobs, errors
         self._worker: TrainingWorker | None = None
+        self._first_step: int | None = None  # this run's first reported step (speed baseline)
         self.setWindowTitle("Train a new style")
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage)
@@ -160,8 +162,9 @@ class TrainWizard(QWizard):
         page.progress.setRange(0, config.steps)
         page.progress.setValue(0)
         page.eta.setText("Preparing the loss network and photos…")
+        self._first_step = None
         worker = TrainingWorker(config, Path(self.field("painting")), self.content_page.content(),
-                                self.style_name(),
+                                self.style_name(), str(self.field("title")).strip(),
                                 resume=page.resume_box.isVisible() and page.resume_box.isChecked())
         worker.trainProgress.connect(self._on_progress)
         worker.preview.connect(self._on_preview)
@@ -198,13 +201,16 @@ class TrainWizard(QWizard):
         page.progress.setMaximum(total)
         page.progress.setValue(step)
         page.curve.add(step, float(losses.get("total", sum(losses.values()))))
-        page.eta.setText(f"Step {step} of {total}  ·  {ips:.1f} images/s  ·  {_format_eta(eta)}")
+        if self._first_step is None:
+            self._first_step = step
+        # No time is promised before a few real steps ran here (the first ones are the slowest).
+        speed = (f"{ips:.1f} images/s  ·  {_format_eta(eta)}"
+                 if step - self._first_step >= MEASURE_STEPS else "measuring the speed…")
+        paused = "Paused  ·  " if page.pause_button.isChecked() else ""
+        page.eta.setText(f"{paused}Step {step} of {total}  ·  {speed}")
 
     def _on_preview(self, step: int, image: QImage) -> None:
-        pix = QPixmap.fromImage(image).scaled(self.train_page.preview.size(),
-                                              Qt.AspectRatioMode.KeepAspectRatio,
-                                              Qt.TransformationMode.SmoothTransformation)
-        self.train_page.preview.setPixmap(pix)
+        self.train_page.preview.set_image(image)
 
     def _on_finished(self, style: Style) -> None:
         page = self.train_page

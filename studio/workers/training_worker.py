@@ -56,15 +56,16 @@ class TrainingWorker(JobWorker):
     crash_hint = "you can resume it from its last checkpoint"
 
     def __init__(self, config: TrainConfig, painting: Path, content: Path, name: str,
-                 resume: bool = False) -> None:
+                 title: str = "", resume: bool = False) -> None:
         super().__init__(self._train)
-        self._args = (config, painting, content, name, resume)
+        self._args = (config, painting, content, name, title, resume)
 
     def _train(self, ctx: JobContext) -> Style:
         from engine.io.paths import user_runs_dir
         from engine.training.trainer import Trainer, install_trained_style
 
-        config, painting, content, name, resume = self._args
+        config, painting, content, name, title, resume = self._args
         trainer = Trainer(config, painting, content, user_runs_dir() / name,
-                          _SignalCallbacks(self), ctx.token, name=name, resume=resume)
+                          _SignalCallbacks(self), ctx.token, name=name, title=title,
+                          resume=resume)
         return install_trained_style(trainer.run(), name)
