@@ -14,9 +14,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -54,6 +56,7 @@ class WebcamPane(QWidget):
     camerasProbed = Signal(int)
     recordingSaved = Signal(Path)
     snapshotSaved = Signal(Path)
+    fileWritten = Signal(str, Path)  # message naming the file, its path (for the status bar)
 
     def __init__(self, state: StudioState, session: LiveSession, jobs: JobRunner,
                  errors: ErrorReporter, settings: QSettings,
@@ -124,12 +127,13 @@ class WebcamPane(QWidget):
         layout.addLayout(bottom)
         self.source.addItem("Searching for cameras…", None)
 
-    def _no_camera_panel(self) -> QWidget:
+    def _no_camera_panel(self) -> QScrollArea:
+        """The advice and buttons, scrolling in a short window instead of being cut off."""
         panel = QWidget()
         panel.setObjectName("noCameraPanel")
         text = QLabel(NO_CAMERA_TEXT)
         text.setWordWrap(True)
-        text.setMaximumWidth(520)
+        text.setFixedWidth(520)  # a known width gives the wrapped text its full height
         self.open_video_button = QPushButton(icons.standard("DirOpenIcon"), "Open a video file…")
         self.open_video_button.setObjectName("primary")
         self.open_video_button.clicked.connect(self.choose_video)
@@ -145,7 +149,11 @@ class WebcamPane(QWidget):
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addLayout(buttons)
         layout.addStretch(2)
-        return panel
+        scroll = QScrollArea()
+        scroll.setWidget(panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        return scroll
 
     def _update_enabled(self) -> None:
         running = self._session.is_running()
@@ -175,7 +183,9 @@ class WebcamPane(QWidget):
         if saved is not None and saved.is_file and saved not in files:
             self.source.insertItem(self.source.count() - 1, saved.label, saved)
         self._select(saved if saved is not None else (cameras[0] if cameras else None))
-        self.stack.setCurrentIndex(0 if cameras or files or self._session.is_running() else 1)
+        # The panel is for "nothing to show": never over a remembered video file or a live source.
+        has_source = self.current_source() is not None or self._session.is_running()
+        self.stack.setCurrentIndex(0 if has_source else 1)
         self._update_enabled()
         self.camerasProbed.emit(len(cameras))
 
@@ -226,6 +236,7 @@ class WebcamPane(QWidget):
             return
         self._settings.setValue("webcam/source", source.key())
         self._fps, self._last_time, self.frames_shown = 0.0, 0.0, 0
+        self.stack.setCurrentIndex(0)
         self._push_settings()
         self._session.start(source, RESOLUTIONS[self.resolution.currentText()],
                             self.mirror.isChecked())
@@ -295,19 +306,20 @@ class WebcamPane(QWidget):
         image = LoadedImage(self._last.output, None, None)
         worker = JobWorker(save_job(image, InferenceSettings(), target))
         worker.finished.connect(self.snapshotSaved)
+        worker.finished.connect(lambda path: self.fileWritten.emit(f"Snapshot saved: {path.name}",
+                                                                   path))
         worker.failed.connect(self._errors.show_error)
         self._jobs.start("snapshot", worker)
 
     def start_recording(self, path: Path) -> None:
-        fps = self._session.source_fps or self._fps or 15.0
-        self._session.recorder.start(path, min(60.0, max(1.0, fps)))
+        self._session.recorder.start(path, self._session.source_fps or self._fps)
 
     def stop_recording(self) -> Path | None:
         """Close the MP4; returns its path (None when no frame was written)."""
-        path, frames = self._session.recorder.stop()
+        path, seconds = self._session.recorder.stop()
         if path is not None:
-            self.readout.setText(f"Recorded {frames} frames to {path}")
             self.recordingSaved.emit(path)
+            self.fileWritten.emit(f"Recording saved: {path.name} ({seconds:.0f} s)", path)
         return path
 
     def _on_record_toggled(self, on: bool) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from studio.camera import CaptureSource
@@ -22,11 +24,18 @@ from studio.workers.thread import WorkerThread
 log = logging.getLogger(__name__)
 
 RECORD_FOURCC = "mp4v"  # the MP4 codec OpenCV writes everywhere (avc1 fails on many builds)
-DEFAULT_RECORD_FPS = 15.0
+DEFAULT_RECORD_FPS = 15.0  # when neither the source nor the live readout knows a rate
+MAX_RECORD_FPS = 30.0  # more only repeats frames: live stylizing rarely passes ~15 FPS
 
 
 class Recorder:
-    """Writes stylized frames to an MP4; called from the inference thread, so locked."""
+    """Writes stylized frames to an MP4 that plays at real speed; locked (inference thread).
+
+    Live frames come irregularly and slower than the file's nominal rate (the network is the
+    bottleneck), so the file has a fixed rate and each frame fills the time slots until the
+    next one by its capture time: a frame is repeated while it was the newest, or skipped when
+    a newer one shares its slot. Writing frames back to back made 12 s play in 1.8 s.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -34,15 +43,20 @@ class Recorder:
         self._path: Path | None = None
         self._fps = DEFAULT_RECORD_FPS
         self._size: tuple[int, int] | None = None
-        self.frames = 0
+        self._start_time = 0.0  # capture time of the first frame (time.perf_counter)
+        self._last: np.ndarray | None = None  # BGR frame filling the slots until the next one
+        self.frames = 0  # frames written (slots filled)
 
     @property
     def recording(self) -> bool:
         return self._path is not None
 
     def start(self, path: Path, fps: float) -> None:
+        """Record to ``path`` at ``fps`` (clamped to 1..MAX_RECORD_FPS; 0 means unknown)."""
+        fps = min(MAX_RECORD_FPS, max(1.0, fps)) if fps > 0 else DEFAULT_RECORD_FPS
         with self._lock:
-            self._path, self._fps, self._writer, self._size, self.frames = path, fps, None, None, 0
+            self._path, self._fps, self._writer, self._size = path, fps, None, None
+            self._last, self.frames = None, 0
 
     def write(self, result: InferenceResult) -> None:
         with self._lock:
@@ -51,21 +65,39 @@ class Recorder:
             h, w = result.output.shape[:2]
             if self._writer is None:
                 self._size = (w, h)
+                self._start_time = result.frame.captured_at
                 fourcc = cv2.VideoWriter_fourcc(*RECORD_FOURCC)
                 self._writer = cv2.VideoWriter(str(self._path), fourcc, self._fps, self._size)
             if (w, h) != self._size:
                 return  # size changed mid-recording: keep the file consistent, skip the frame
-            self._writer.write(cv2.cvtColor(result.output, cv2.COLOR_RGB2BGR))
+            slot = self._slot(result.frame.captured_at)
+            if slot < self.frames:
+                return  # a newer frame than this one already fills its slot
+            self._fill(slot)
+            self._last = cv2.cvtColor(result.output, cv2.COLOR_RGB2BGR)
+            self._writer.write(self._last)
             self.frames += 1
 
-    def stop(self) -> tuple[Path | None, int]:
-        """Close the file; returns its path and frame count (None if nothing was recorded)."""
+    def _slot(self, when: float) -> int:
+        return int((when - self._start_time) * self._fps)
+
+    def _fill(self, slot: int) -> None:
+        """Repeat the newest frame up to (not including) ``slot``: it was on screen meanwhile."""
+        assert self._writer is not None
+        while self._last is not None and self.frames < slot:
+            self._writer.write(self._last)
+            self.frames += 1
+
+    def stop(self) -> tuple[Path | None, float]:
+        """Close the file; returns its path (None if nothing was recorded) and its seconds."""
         with self._lock:
-            path, frames = self._path, self.frames
+            path, seconds = self._path, 0.0
             if self._writer is not None:
+                self._fill(self._slot(time.perf_counter()) + 1)  # the last frame lasts till now
+                seconds = self.frames / self._fps
                 self._writer.release()
-            self._writer, self._path = None, None
-            return (path if frames else None), frames
+            self._writer, self._path, self._last = None, None, None
+            return (path if self.frames else None), seconds
 
 
 class LiveSession(QObject):
