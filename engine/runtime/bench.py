@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -33,8 +32,10 @@ from engine.errors import StudioError
 from engine.export.to_onnx import export_onnx
 from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
 from engine.models.transformer import TransformerNet, count_weights
+from engine.runtime.capture import CaptureSource
+from engine.runtime.live import LiveFeed, stylize_frame
 from engine.runtime.mailbox import Mailbox
-from engine.runtime.stylizer import session_options
+from engine.runtime.stylizer import Stylizer, session_options
 
 log = logging.getLogger(__name__)
 
@@ -277,70 +278,56 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 # --- webcam pipeline -------------------------------------------------------------------------
 
-def _decode_loop(video: Path, size: tuple[int, int], mailbox: Mailbox, stop: threading.Event,
-                 counter: list[int], camera_fps: float | None) -> None:
-    """Decode the video in a loop, BGR -> RGB at ``size``, paced like a camera if asked."""
-    capture = cv2.VideoCapture(str(video))
-    period = 1.0 / camera_fps if camera_fps else 0.0
-    next_time = time.perf_counter()
-    try:
-        while not stop.is_set():
-            ok, frame = capture.read()
-            if not ok:  # end of file: loop
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                continue
-            if (frame.shape[1], frame.shape[0]) != size:
-                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-            mailbox.put(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))  # (H, W, 3) uint8 RGB
-            counter[0] += 1
-            if period:
-                next_time += period
-                time.sleep(max(0.0, next_time - time.perf_counter()))
-    finally:
-        capture.release()
-        mailbox.close()
-
-
 def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = (640, 480),
                   seconds: float = 5.0, threads: int = 2, camera_fps: float | None = 60.0
                   ) -> BenchResult:
-    """Frames per second through decode -> RGB -> stylize -> RGB888 display bytes.
+    """Frames per second through the app's live path: decode, stylize, display bytes.
 
-    Decoding runs on its own thread and hands frames over through a one-slot mailbox; this
-    thread stylizes the newest frame each time, as the app's inference worker does. ms_* are
-    per-frame times of the inference side (convert, run, convert back); fps_median is frames
-    shown per second of wall time. Decoding is paced like a ``camera_fps`` camera (60: more
-    than the 30 we need, so the figure can show headroom); None or 0 decodes as fast as it can,
-    a worst case where the decoder competes for the cores.
+    The same code as the studio's webcam mode (``engine.runtime.live``): a ``LiveFeed`` thread
+    puts frames into a one-slot mailbox, this thread stylizes the newest with ``stylize_frame``
+    and makes the RGB888 bytes a display needs. ms_* are per-frame times of the inference side;
+    fps_median is frames shown per second of wall time. The file is paced like a
+    ``camera_fps`` camera (60: more than the 30 we need, so the figure can show headroom); None
+    or 0 decodes as fast as it can, a worst case where the decoder competes for the cores.
     """
     if not video.is_file():
         raise StudioError(f"{video}: video not found", hint="pass --video with an existing file")
-    session = open_session(candidate, threads)
-    name = session.get_inputs()[0].name
-    mailbox, stop, decoded = Mailbox[np.ndarray](), threading.Event(), [0]
-    decoder = threading.Thread(target=_decode_loop, daemon=True,
-                               args=(video, size, mailbox, stop, decoded, camera_fps))
-    decoder.start()
-    times: list[float] = []
-    shown = 0
-    start = time.perf_counter()
-    try:
-        while time.perf_counter() - start < seconds:
-            rgb = mailbox.take(timeout=5.0)  # (H, W, 3) uint8 RGB, the newest decoded frame
-            if rgb is None:
-                raise StudioError(f"{video}: no frames could be decoded")
-            t0 = time.perf_counter()
-            image = rgb.transpose(2, 0, 1)[None].astype(np.float32)  # (1, 3, H, W) 0..255
-            out = session.run(None, {name: image})[0][0]
-            display = np.clip(out, 0, 255).astype(np.uint8).transpose(1, 2, 0).tobytes()
-            times.append((time.perf_counter() - t0) * 1000.0)
-            shown += bool(display)
-    finally:
-        stop.set()
-        mailbox.close()
-        decoder.join(timeout=5)
+    with tempfile.TemporaryDirectory() as folder:
+        model = Path(folder) / f"{candidate.preset}.onnx"
+        model.write_bytes(candidate.onnx)
+        stylizer = Stylizer(model, threads=threads)
+        feed = LiveFeed(CaptureSource(path=str(video)), size=size, pace_fps=camera_fps or 0)
+        feed.open()
+        mailbox, stop = Mailbox[np.ndarray](), threading.Event()
+
+        def decode() -> None:
+            try:
+                for rgb in feed.frames(stop):
+                    mailbox.put(rgb)
+            finally:
+                mailbox.close()
+
+        decoder = threading.Thread(target=decode, daemon=True)
+        decoder.start()
+        times: list[float] = []
+        shown = 0
+        start = time.perf_counter()
+        try:
+            while time.perf_counter() - start < seconds:
+                rgb = mailbox.take(timeout=5.0)  # (H, W, 3) uint8 RGB, the newest frame
+                if rgb is None:
+                    raise StudioError(f"{video}: no frames could be decoded")
+                t0 = time.perf_counter()
+                display = stylize_frame(stylizer, rgb).tobytes()  # what a QImage copies
+                times.append((time.perf_counter() - t0) * 1000.0)
+                shown += bool(display)
+        finally:
+            stop.set()
+            decoder.join(timeout=5)
+            feed.close()
     elapsed = time.perf_counter() - start
     result = _result(candidate, "pipeline", size, times, threads,
-                     note=f"decoded {decoded[0] / elapsed:.0f} fps, dropped {mailbox.dropped}")
+                     note=f"decoded {feed.frames_read / elapsed:.0f} fps, "
+                          f"dropped {mailbox.dropped}")
     result.fps_median = shown / elapsed
     return result

@@ -66,6 +66,11 @@ class Stylizer:
         return self._session.get_providers()
 
     @property
+    def accepts_any_size(self) -> bool:
+        """False for foreign models with a fixed input size (they run resized)."""
+        return self._fixed_size is None
+
+    @property
     def multiple(self) -> int:
         return max(1, self.card.size_multiple)
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CACHED_MODELS = 8
+_KEEP = []
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class InferenceWorker(QObject):
             if output is None:
                 continue
             self.processed += 1
+            _KEEP.append(frame)
             self.resultReady.emit(InferenceResult(
                 frame, settings, output, to_qimage(output), to_qimage(frame.rgb),
                 (time.perf_counter() - frame.captured_at) * 1000.0))
@@ -125,10 +127,10 @@ class InferenceWorker(QObject):
             return rgb
         if settings.model_path == self._bad_path:
             return None
-        stylizer = self._stylizer(settings.model_path)
-        return stylizer.stylize(rgb, strength=settings.strength,
-                                preserve_colors=settings.preserve_colors,
-                                max_size=settings.max_size)
+        from engine.runtime.live import stylize_frame  # with onnxruntime, off the UI thread
+
+        return stylize_frame(self._stylizer(settings.model_path), rgb, strength=settings.strength,
+                             preserve_colors=settings.preserve_colors, max_size=settings.max_size)
 
     def _stylizer(self, path: str) -> Stylizer:
         stylizer = self._stylizers.get(path)

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from studio.camera import CaptureSource
+from engine.runtime.capture import CaptureSource
 from studio.workers.capture_worker import CaptureWorker
 from studio.workers.inference_worker import InferenceResult, InferenceSettings, InferenceWorker
 from studio.workers.thread import WorkerThread

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 
-from studio.camera import CaptureSource, probe_cameras
+from engine.runtime.capture import CaptureSource, probe_cameras
 
 
 def test_video_file_live_and_record(qtbot, window, user_style, shared_data, tmp_path):

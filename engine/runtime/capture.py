@@ -1,7 +1,7 @@
-"""Capture sources for webcam mode: a camera index or a video file, both read with OpenCV.
+"""Live video sources: a camera index or a video file, both read with OpenCV.
 
-Qt-free so the probing and opening logic is testable alone; ``CaptureWorker`` drives it on a
-thread. Video files are paced at their own frame rate and loop, so they behave like a camera.
+Probing and opening only; ``engine.runtime.live.LiveFeed`` reads the frames (video files
+paced at their own frame rate and looped, so they behave like a camera).
 """
 
 from __future__ import annotations

@@ -1,0 +1,107 @@
+"""The live path: frames from a camera or video file, stylized as they come, latest frame wins.
+
+One implementation for every live consumer: the studio's capture and inference threads and
+``tinystyle bench``'s pipeline figure run exactly this code, so the bench times what the app
+does. Qt-free; the studio only moves the results onto the screen.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from engine.errors import StudioError
+from engine.runtime.capture import CaptureSource, open_capture
+from engine.runtime.stylizer import Stylizer
+
+READ_FAILURES_TO_GIVE_UP = 30  # consecutive failed camera reads (~1 s) before reporting
+
+
+class LiveFeed:
+    """RGB frames from ``source``: fitted inside ``size``, mirrored if asked, files looped.
+
+    Video files are paced like a camera: at ``pace_fps`` if given, else at their own frame rate
+    (0 reads as fast as the decoder can, a worst case for the cores). Cameras set their own pace.
+    """
+
+    def __init__(self, source: CaptureSource, *, size: tuple[int, int] | None = None,
+                 mirror: bool = False, pace_fps: float | None = None) -> None:
+        self.source, self.size, self.mirror, self.pace_fps = source, size, mirror, pace_fps
+        self.frames_read = 0
+        self.fps = 0.0  # the source's own frame rate, 0 if unknown; set by open()
+        self._capture: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        """Open the source; StudioError saying what to try if it cannot be opened."""
+        self._capture = open_capture(self.source, self.size)
+        self.fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+    def frames(self, stop: threading.Event) -> Iterator[np.ndarray]:
+        """uint8 (H, W, 3) RGB frames until ``stop`` is set; StudioError when none come."""
+        if self._capture is None:
+            self.open()
+        assert self._capture is not None
+        period = self._period()
+        failures, next_due = 0, time.perf_counter()
+        while not stop.is_set():
+            ok, bgr = self._capture.read()
+            if not ok:
+                if self.source.is_file and self.frames_read > 0:
+                    self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)  # loop like a live feed
+                    continue
+                failures += 1
+                if failures >= READ_FAILURES_TO_GIVE_UP or self.source.is_file:
+                    raise StudioError(f"{self.source.label}: no frames from this source",
+                                      hint="check the cable or choose a video file")
+                time.sleep(0.03)
+                continue
+            failures = 0
+            self.frames_read += 1
+            yield self._prepare(bgr)
+            if period:
+                next_due = max(next_due + period, time.perf_counter() - period)
+                stop.wait(max(0.0, next_due - time.perf_counter()))
+
+    def _period(self) -> float:
+        if not self.source.is_file:
+            return 0.0  # a camera's read blocks until its next frame
+        fps = self.fps if self.pace_fps is None else self.pace_fps
+        return 1.0 / fps if 1.0 <= fps <= 240.0 else 0.0
+
+    def _prepare(self, bgr: np.ndarray) -> np.ndarray:
+        if self.size is not None:  # cameras may ignore the requested size
+            bgr = fit_inside(bgr, self.size)
+        if self.mirror:
+            bgr = bgr[:, ::-1]
+        return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+def fit_inside(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Shrink to fit inside ``size`` (width, height) keeping the aspect ratio; never enlarges."""
+    h, w = image.shape[:2]
+    scale = min(size[0] / w, size[1] / h, 1.0)
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA)
+
+
+def stylize_frame(stylizer: Stylizer, rgb: np.ndarray, *, strength: float = 1.0,
+                  preserve_colors: bool = False, max_size: int | None = None) -> np.ndarray:
+    """One live frame: the I/O-bound fast path when the frame fits the network as it is."""
+    height, width = rgb.shape[:2]
+    m = stylizer.multiple
+    if max_size is None and strength == 1.0 and not preserve_colors \
+            and not height % m and not width % m and stylizer.accepts_any_size:
+        return stylizer.run_frame(rgb)
+    return stylizer.stylize(rgb, strength=strength, preserve_colors=preserve_colors,
+                            max_size=max_size)
