@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CACHED_MODELS = 8
-_KEEP = []
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,6 @@ class InferenceWorker(QObject):
             if output is None:
                 continue
             self.processed += 1
-            _KEEP.append(frame)
             self.resultReady.emit(InferenceResult(
                 frame, settings, output, to_qimage(output), to_qimage(frame.rgb),
                 (time.perf_counter() - frame.captured_at) * 1000.0))
