@@ -3,10 +3,20 @@
 Loading returns uint8 RGB (HxWx3) plus an optional uint8 alpha (HxW), upright (EXIF orientation
 applied), whatever the file's mode: 16-bit, grayscale, palette, CMYK, animated. Oversized images
 are refused from their header dimensions, before any pixel is decoded (decompression bombs).
+
+Only the formats in ``LOAD_FORMATS`` are ever tried, whatever the suffix says: Pillow would
+otherwise hand a PostScript file named ``.jpg`` to Ghostscript, which can run forever.
+
+Memory bound: decoding an 8-bit RGB image of N pixels peaks under 10 bytes per pixel
+(Pillow's 4-byte pixels, our 3-byte array filled in bands, allocator slack; measured 9.3), so
+under 500 MB at the ``MAX_PIXELS`` cap of 50 megapixels. Other modes (alpha, grayscale,
+palette, CMYK, 16-bit) convert through one more 4-byte copy. The returned ``Image`` holds 3
+(4 with alpha) bytes per pixel.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import os
@@ -40,13 +50,20 @@ SAVE_FORMATS: dict[str, tuple[str, bool]] = {
     ".webp": ("WEBP", True),
 }
 
-# Largest image we decode: 100 megapixels is ~300 MB as RGB uint8, and several GB as the
-# network's float activations. Pillow's own bomb limit (MAX_IMAGE_PIXELS) applies too.
-MAX_PIXELS = 100_000_000
+# Pillow formats load_image() decodes (by content, not suffix); every other plugin is never
+# asked, so no file reaches Ghostscript (EPS) or other external decoders.
+LOAD_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+
+# Largest image we decode: 50 megapixels (bigger than almost every camera's photos) is 150 MB
+# as RGB uint8 and keeps decoding under ~400 MB (see the module docstring). Pillow's own bomb
+# limit (MAX_IMAGE_PIXELS) applies too.
+MAX_PIXELS = 50_000_000
 
 # What Pillow raises on damaged files: truncated streams and bad chunks (OSError, SyntaxError),
 # bad headers (ValueError, struct.error), early ends (EOFError), broken deflate data (zlib.error).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error, IndexError)
+
+BAND_ROWS = 256  # rows copied from Pillow to numpy at a time (bounds the extra memory)
 
 # Modes that mean 16- or 32-bit integer samples; scaled to 8 bits, not clipped.
 _WIDE_INT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
@@ -81,9 +98,16 @@ def _too_large(path: Path, detail: str) -> ImageFormatError:
 
 
 def _check_file(path: Path) -> None:
-    """Refuse missing files, folders and empty files with a message that says which."""
-    if not path.exists():
-        raise ImageFormatError(f"{path}: no such file")
+    """Refuse missing files, symlink loops, folders and empty files with a message that says
+    which."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageFormatError(f"{path}: symbolic link loop, not an image file") from None
+        if exc.errno == errno.ENAMETOOLONG:
+            raise ImageFormatError(f"{path}: file name too long") from None
+        raise ImageFormatError(f"{path}: no such file") from None
     if path.is_dir():
         raise ImageFormatError(f"{path}: is a folder, not an image file")
     if path.stat().st_size == 0:
@@ -99,7 +123,7 @@ def load_image(path: str | os.PathLike) -> Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", PILImage.DecompressionBombWarning)
         try:
-            with PILImage.open(path) as im:
+            with PILImage.open(path, formats=LOAD_FORMATS) as im:
                 return Image(*_decode(path, im), path=path)
         except (PILImage.DecompressionBombWarning, PILImage.DecompressionBombError) as exc:
             raise _too_large(path, str(exc).split(",")[0]) from None
@@ -129,8 +153,8 @@ def _decode(path: Path, im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | No
     if frames > 1:
         log.info("%s: animated image with %d frames, using the first", path, frames)
     im.load()
-    upright = ImageOps.exif_transpose(im)
-    return _to_rgb_alpha(upright)
+    ImageOps.exif_transpose(im, in_place=True)  # in place: no second copy of the pixels
+    return _to_rgb_alpha(im)
 
 
 def _to_rgb_alpha(im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | None]:
@@ -143,9 +167,25 @@ def _to_rgb_alpha(im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | None]:
         im.mode in ("P", "L", "RGB") and "transparency" in im.info
     )
     if has_alpha:
-        rgba = np.asarray(im.convert("RGBA"))
-        return np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3])
-    return np.array(im.convert("RGB"), dtype=np.uint8), None
+        return _split_bands(im if im.mode == "RGBA" else im.convert("RGBA"))
+    return _split_bands(im if im.mode == "RGB" else im.convert("RGB"))
+
+
+def _split_bands(im: PILImage.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    """An RGB or RGBA Pillow image -> (rgb, alpha or None), copied ``BAND_ROWS`` rows at a time.
+
+    ``np.asarray`` of a whole image would hold two more full copies (``tobytes`` chunks and
+    their join); bands keep the extra memory to one band.
+    """
+    width, height = im.size
+    rgb = np.empty((height, width, 3), np.uint8)
+    alpha = np.empty((height, width), np.uint8) if im.mode == "RGBA" else None
+    for y in range(0, height, BAND_ROWS):
+        band = np.asarray(im.crop((0, y, width, min(height, y + BAND_ROWS))))
+        rgb[y:y + BAND_ROWS] = band[..., :3]
+        if alpha is not None:
+            alpha[y:y + BAND_ROWS] = band[..., 3]
+    return rgb, alpha
 
 
 def _scale_to_8bit(im: PILImage.Image) -> PILImage.Image:
@@ -218,14 +258,15 @@ def find_images(paths: Iterable[str | os.PathLike], recursive: bool = True) -> l
     """Expand folders into the image files they hold (sorted), keep files as given.
 
     Order follows ``paths``; a file reached twice (also via another spelling) appears once.
-    Hidden files and folders are skipped (they include our own in-progress temp files).
+    Hidden files and folders are skipped (they include our own in-progress temp files). A
+    symlink loop named as an input stays in the list, for ``load_image`` to report.
     """
     found: list[Path] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
         for candidate in _folder_images(path, recursive) if path.is_dir() else [path]:
-            key = candidate.resolve()
+            key = os.path.realpath(candidate)  # unlike Path.resolve(), never raises on a loop
             if key not in seen:
                 seen.add(key)
                 found.append(candidate)
