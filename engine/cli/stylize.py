@@ -15,6 +15,7 @@ from pathlib import Path
 
 from engine.cli.progress_bar import ProgressBar
 from engine.errors import StudioError
+from engine.io.files import check_file_name
 from engine.io.images import SAVE_FORMATS, find_images, load_image, save_format, save_image
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
         _check_single_output(args, len(images))
     # Imported here: they pull in onnxruntime, which `tinystyle --help` does not need.
     from engine.runtime.stylizer import Stylizer
-    from engine.styles import find_style
+    from engine.styles import check_style_file, find_style
 
     style = find_style(args.style)
+    check_style_file(style.path)  # the checks an import makes: a model file may be anything
     stylizer = Stylizer(style.path, threads=args.threads)
     jobs = plan_jobs(images, args, style.name)
     failures = _run_jobs(jobs, stylizer, args)
@@ -141,17 +143,26 @@ def plan_jobs(images: list[Path], args: argparse.Namespace, style_name: str) -> 
     claimed: dict[tuple, Path] = {}
     for image in images:
         target = args.output or _default_target(image, folders, args, style_name)
-        job = Job(image, target)
         target_id = _file_id(target)
-        if target_id in input_ids:
-            job.problem = f"{target}: output would replace an input image (choose another name)"
-        elif target_id in claimed:
-            job.problem = f"{target}: output name already used for {claimed[target_id]}"
-        elif target.exists() and not args.overwrite:
-            job.problem = f"{target}: already exists (use --overwrite to replace it)"
+        jobs.append(Job(image, target, _problem(target, target_id, input_ids, claimed, args)))
         claimed.setdefault(target_id, image)
-        jobs.append(job)
     return jobs
+
+
+def _problem(target: Path, target_id: tuple, input_ids: set[tuple], claimed: dict[tuple, Path],
+             args: argparse.Namespace) -> str:
+    """Why ``target`` must not be written, or "" when it may."""
+    try:
+        check_file_name(target)  # before exists(): a too-long name makes it raise
+    except StudioError as exc:
+        return exc.message
+    if target_id in input_ids:
+        return f"{target}: output would replace an input image (choose another name)"
+    if target_id in claimed:
+        return f"{target}: output name already used for {claimed[target_id]}"
+    if target.exists() and not args.overwrite:
+        return f"{target}: already exists (use --overwrite to replace it)"
+    return ""
 
 
 def _default_target(image: Path, folders: list[Path], args: argparse.Namespace,
@@ -176,5 +187,5 @@ def _file_id(path: Path) -> tuple:
     try:
         stat = os.stat(path)
         return ("inode", stat.st_dev, stat.st_ino)
-    except OSError:
-        return ("path", str(path.resolve()))
+    except OSError:  # missing, a symlink loop, a name too long...
+        return ("path", os.path.realpath(path))
