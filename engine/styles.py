@@ -11,8 +11,12 @@ import logging
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import onnx
 
 from engine.card import ModelCard
 from engine.errors import ModelLoadError, StudioError
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 THUMBNAIL_SUFFIX = ".jpg"
+CHECK_SIDE = 64  # px, side of the test image a model from outside must style first
+CHECK_SECONDS = 10.0  # ...within this time (our models take milliseconds)
 
 
 @dataclass(frozen=True)
@@ -73,18 +79,85 @@ def find_style(name_or_path: str | os.PathLike) -> Style:
     raise StudioError(f"unknown style '{text}'", hint=f"styles: {names}; or give a .onnx path")
 
 
+def check_style_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, ModelCard]:
+    """Open a model from outside and run it once on a small image under a time limit.
+
+    ``open_onnx`` checks the file, its card and its operators; this run catches what only
+    running shows (an output of the wrong shape, NaNs, ONNX Runtime refusing it, a very slow
+    graph), before the model joins the gallery or starts a batch. Raises ``ModelLoadError``.
+    """
+    import onnxruntime as ort
+
+    from engine.runtime.stylizer import session_options
+
+    path = Path(path)
+    model, card = open_onnx(path, ours=False)
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), session_options(1, model),
+                                       providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises its own exception types
+        raise ModelLoadError(f"{path}: ONNX Runtime cannot load it ({_first_line(exc)})") \
+            from None
+    source = session.get_inputs()[0]
+    side = -(-CHECK_SIDE // card.size_multiple) * card.size_multiple
+    height, width = (d if isinstance(d, int) else side for d in source.shape[2:])
+    image = np.full((1, 3, height, width), 128.0, np.float32)
+    out = _run_with_time_limit(session, {source.name: image}, path, f"{width}x{height}")
+    if not isinstance(out, np.ndarray) or out.shape != image.shape:
+        shape = getattr(out, "shape", type(out).__name__)
+        raise ModelLoadError(f"{path}: returns {shape} for a {image.shape} image, "
+                             "not an image of the same shape",
+                             hint="expected one float32 output (1, 3, H, W) RGB 0..255")
+    if not np.isfinite(out).all():
+        raise ModelLoadError(f"{path}: returns NaN or infinite values on a test image")
+    return model, card
+
+
+def _run_with_time_limit(session, feed: dict[str, np.ndarray], path: Path, size: str):
+    """The first output of one run, or a ModelLoadError when it fails or exceeds the limit.
+
+    The run happens on a helper thread; past the limit ONNX Runtime is told to stop (it checks
+    between operators, and loops are refused before we get here).
+    """
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    result: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            result["out"] = session.run(None, feed, options)[0]
+        except Exception as exc:  # ORT raises its own exception types
+            result["error"] = exc
+
+    worker = threading.Thread(target=run, name="model-check", daemon=True)
+    worker.start()
+    worker.join(CHECK_SECONDS)
+    if worker.is_alive():
+        options.terminate = True
+        worker.join(CHECK_SECONDS)
+        raise ModelLoadError(f"{path}: did not finish a {size} test image in {CHECK_SECONDS:g} s",
+                             hint="only use model files from sources you trust")
+    if "error" in result:
+        raise ModelLoadError(f"{path}: fails on a {size} test image "
+                             f"({_first_line(result['error'])})")
+    return result["out"]
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 def import_user_style(onnx_path: str | os.PathLike, name: str | None = None) -> Style:
     """Check a model runs, then copy it (and a ``.jpg`` beside it) into the user styles folder.
 
     Re-importing a user style replaces it; a bundled style's name is refused.
     """
-    from engine.runtime.stylizer import Stylizer
-
     source = Path(onnx_path)
-    model, card = open_onnx(source, ours=False)
-    Stylizer(source, threads=1)  # ONNX Runtime must accept it, not only our checks
+    model, card = check_style_file(source)
     name = name or _slug(card.name or source.stem)
-    _check_name(name)
+    check_name(name)
     if (paths.bundled_styles_dir() / f"{name}.onnx").exists():
         raise StudioError(f"style '{name}' is bundled and cannot be replaced",
                           hint="import it under another name")
@@ -104,7 +177,7 @@ def import_user_style(onnx_path: str | os.PathLike, name: str | None = None) -> 
 def rename_user_style(name: str, new_name: str) -> Style:
     """Rename a user style's model and thumbnail."""
     old = _user_style_path(name)
-    _check_name(new_name)
+    check_name(new_name)
     taken = [d / f"{new_name}.onnx" for d in (paths.bundled_styles_dir(), paths.user_styles_dir())]
     if any(p.exists() for p in taken):
         raise StudioError(f"a style named '{new_name}' already exists", hint="choose another name")
@@ -134,7 +207,8 @@ def _user_style_path(name: str) -> Path:
     return path
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
+    """A style (and training run) name: it becomes a file and folder name, so no paths."""
     if not NAME_PATTERN.match(name):
         raise StudioError(
             f"'{name}' is not a valid style name",

@@ -2,8 +2,10 @@
 and training checkpoints.
 
 Every file is checked before use, so a wrong or hostile file becomes a ``ModelLoadError`` naming
-the file and the problem rather than a crash deep inside ONNX Runtime: not ONNX at all, not one
-float (1, 3, H, W) input and output, or external weight data that points outside its folder.
+the file and the problem rather than a crash or a hang deep inside ONNX Runtime: not ONNX at
+all, not one float (1, 3, H, W) input and output, a huge fixed input size, a model card with
+wrong types or absurd values, operators our networks never use (loops, for one, can run
+forever), or external weight data that points outside its folder.
 """
 
 from __future__ import annotations
@@ -27,6 +29,17 @@ if TYPE_CHECKING:
 
 INPUT_NAME = "image"  # the input name of our models (docs/ARCHITECTURE.md)
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+# Operators a model we run may use: every op in the bundled styles and in exports of each
+# NET_PRESETS network (float and int8), plus the harmless ones older exporters emit (Constant,
+# Identity, Upsample). No control flow (Loop, If, Scan), no custom domains. The benchmark
+# peers run through their own sessions, not through this check.
+ALLOWED_OPS = frozenset({
+    "Add", "Constant", "Conv", "DepthToSpace", "DequantizeLinear", "Div", "Identity",
+    "InstanceNormalization", "Mul", "Pad", "Relu", "Resize", "Slice", "Sub", "Tanh", "Upsample",
+})
+MAX_FIXED_SIDE = 4096  # px; a model with a larger fixed input size is refused
+MAX_SIZE_MULTIPLE = 64  # px; a card asking for a coarser grid is refused
 
 
 def read_card(path: str | os.PathLike) -> ModelCard:
@@ -56,6 +69,8 @@ def open_onnx(
     if model.ir_version <= 0 or not model.graph.node:
         raise ModelLoadError(f"{path}: not an ONNX model (no graph in it)")
     _check_io(model, path, ours)
+    if with_weights:  # about to be run or converted
+        _check_ops(model, path)
     _check_external_data(model, path)
     if with_weights and _uses_external_data(model):
         try:
@@ -66,9 +81,50 @@ def open_onnx(
     try:
         card = ModelCard.from_metadata(meta)
     except (ValueError, TypeError) as exc:
-        raise ModelLoadError(f"{path}: its model card is corrupt ({exc})") from None
+        raise ModelLoadError(f"{path}: its model card is corrupt ({_short(exc)})") from None
+    check_card(card, path)
     card.name = card.name or path.stem
     return model, card
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
+
+
+def check_card(card: ModelCard, path: Path) -> None:
+    """The card's fields by type and range; ``model_config`` must build a ``ModelConfig``."""
+    def corrupt(detail: str) -> ModelLoadError:
+        return ModelLoadError(f"{path}: its model card is corrupt ({detail})",
+                              hint="only use model files from sources you trust")
+
+    for name in ("weights", "steps", "size_multiple"):
+        value = getattr(card, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise corrupt(f"{name} must be a whole number >= 0, not {value!r}")
+    if not 1 <= card.size_multiple <= MAX_SIZE_MULTIPLE:
+        raise corrupt(f"size_multiple must be 1..{MAX_SIZE_MULTIPLE}, not {card.size_multiple}")
+    if not isinstance(card.model_config, dict):
+        raise corrupt(f"model_config must be a JSON object, not {type(card.model_config).__name__}")
+    if card.model_config:
+        try:
+            ModelConfig.from_dict(card.model_config)
+        except (TypeError, ValueError) as exc:
+            raise corrupt(f"model_config: {_short(exc)}") from None
+
+
+def _check_ops(model: onnx.ModelProto, path: Path) -> None:
+    """Only the operators our networks use, in the standard domain; no subgraphs, no functions."""
+    hint = "only models exported by TinyStyle (or built from the same operators) can be used"
+    if model.functions:
+        raise ModelLoadError(f"{path}: defines its own functions, which TinyStyle does not run",
+                             hint)
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx") or node.op_type not in ALLOWED_OPS:
+            op = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
+            raise ModelLoadError(f"{path}: uses the operator '{op}', which TinyStyle does not run",
+                                 hint)
+        if any(a.HasField("g") or a.graphs for a in node.attribute):
+            raise ModelLoadError(f"{path}: has a subgraph in '{node.op_type}'", hint)
 
 
 def _check_io(model: onnx.ModelProto, path: Path, ours: bool) -> None:
@@ -89,9 +145,19 @@ def _check_io(model: onnx.ModelProto, path: Path, ours: bool) -> None:
         dims = tensor.shape.dim
         if len(dims) != 4:
             raise ModelLoadError(f"{path}: {kind} '{value.name}' has rank {len(dims)}, not 4", hint)
+        if dims[0].HasField("dim_value") and dims[0].dim_value != 1:
+            raise ModelLoadError(
+                f"{path}: {kind} '{value.name}' has batch size {dims[0].dim_value}, not 1", hint
+            )
         if dims[1].HasField("dim_value") and dims[1].dim_value != 3:
             raise ModelLoadError(
                 f"{path}: {kind} '{value.name}' has {dims[1].dim_value} channels, not 3", hint
+            )
+        fixed = [d.dim_value for d in dims[2:] if d.HasField("dim_value")]
+        if any(side > MAX_FIXED_SIDE for side in fixed):
+            raise ModelLoadError(
+                f"{path}: {kind} '{value.name}' has a fixed size of {max(fixed)} px "
+                f"(the limit is {MAX_FIXED_SIDE})", hint
             )
 
 
@@ -241,6 +307,7 @@ def _card_from_dict(data: dict, path: Path) -> ModelCard:
             known = ModelCard.__dataclass_fields__
             card = ModelCard(**{"name": "", **{k: v for k, v in data.items() if k in known}})
     except (TypeError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: its model card is corrupt ({exc})") from None
+        raise ModelLoadError(f"{path}: its model card is corrupt ({_short(exc)})") from None
+    check_card(card, path)
     card.name = card.name or path.stem
     return card

@@ -8,6 +8,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# Bounds on configs read from files: far beyond any useful style network, small enough that
+# building one cannot exhaust memory.
+MAX_WIDTH = 1024  # channels
+MAX_ALPHA = 8.0  # width multiplier
+MAX_BLOCKS = 64  # residual blocks
+MAX_KERNEL = 15  # px
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -35,6 +42,7 @@ class ModelConfig:
                                       ("padding", self.padding, ("reflect", "zeros"))):
             if value not in allowed:
                 raise ValueError(f"ModelConfig.{field} must be one of {allowed}, not {value!r}")
+        _check_ranges(self)
 
     @property
     def channels(self) -> tuple[int, int, int]:
@@ -74,6 +82,33 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
         return config_from_dict(cls, data)
+
+
+def _is_int(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_ranges(config: ModelConfig) -> None:
+    """Types and sane ranges, so a config read from a file cannot build an absurd network."""
+    widths = config.widths
+    if not (isinstance(widths, tuple) and len(widths) == 3
+            and all(_is_int(w, 1, MAX_WIDTH) for w in widths)):
+        raise ValueError(f"ModelConfig.widths must be 3 whole numbers 1..{MAX_WIDTH}, "
+                         f"not {widths!r}")
+    alpha = config.alpha
+    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool)
+            and 0 < alpha <= MAX_ALPHA):
+        raise ValueError(f"ModelConfig.alpha must be in (0, {MAX_ALPHA}], not {alpha!r}")
+    if not _is_int(config.residual_blocks, 0, MAX_BLOCKS):
+        raise ValueError(f"ModelConfig.residual_blocks must be 0..{MAX_BLOCKS}, "
+                         f"not {config.residual_blocks!r}")
+    for field in ("outer_kernel", "inner_kernel"):
+        value = getattr(config, field)
+        if not _is_int(value, 1, MAX_KERNEL) or value % 2 == 0:
+            raise ValueError(f"ModelConfig.{field} must be odd, 1..{MAX_KERNEL}, not {value!r}")
+    if not isinstance(config.separable_decoder, bool):
+        raise ValueError(f"ModelConfig.separable_decoder must be true or false, "
+                         f"not {config.separable_decoder!r}")
 
 
 def config_from_dict(cls: type, data: dict) -> Any:
