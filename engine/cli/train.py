@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.cli.progress_bar import ProgressBar
-from engine.errors import Cancelled, StudioError
+from engine.errors import Cancelled
 from engine.io import paths
 
 LOG_LINES = 50  # without a terminal, print about this many progress lines per run
@@ -45,11 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _config(args: argparse.Namespace, run_dir: Path):
     """The preset (or, on --resume, the checkpoint's config) with the command-line overrides."""
-    from engine.training.checkpoint import load_checkpoint
+    from engine.training.checkpoint import load_resumable
     from engine.training.trainer import CHECKPOINT_NAME, TRAIN_PRESETS, TrainConfig
 
-    if args.resume:
-        config = TrainConfig.from_dict(load_checkpoint(run_dir / CHECKPOINT_NAME)["train_config"])
+    if args.resume:  # the trainer announces a fall back to the previous checkpoint
+        path = run_dir / CHECKPOINT_NAME
+        config = TrainConfig.from_checkpoint(load_resumable(path, announce=False), path)
     else:
         config = TRAIN_PRESETS[args.preset]
     overrides = {"net": args.net, "steps": args.steps, "image_size": args.image_size,
@@ -99,12 +100,10 @@ def _ctrl_c_cancels(token) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     from engine.progress import CancelToken
-    from engine.styles import NAME_PATTERN
+    from engine.styles import check_name
     from engine.training.trainer import Trainer, install_trained_style
 
-    if not args.no_install and not NAME_PATTERN.match(args.name):  # fail now, not after training
-        raise StudioError(f"'{args.name}' is not a valid style name",
-                          hint="use lowercase letters, digits, '-' or '_'")
+    check_name(args.name)  # it names the run folder too: fail now, not after training
     run_dir = (args.out_dir or paths.user_runs_dir()) / args.name
     config = _config(args, run_dir)
     token = CancelToken()

@@ -13,10 +13,14 @@ Layout (``format_version`` 1)::
     data            dict              {"seed", "step"}: batches are a pure function of these
 
 Migrations from older versions belong here, in ``load_checkpoint``, and nowhere else.
+
+Each save keeps the one before as ``<stem>.prev<suffix>``: a damaged last checkpoint (a full
+disk, a crash between the two renames) costs one checkpoint interval, not the whole run.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 from pathlib import Path
@@ -24,19 +28,34 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.errors import TrainingError
+from engine.errors import StudioError, TrainingError
 from engine.io.files import atomic_path
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 REQUIRED_KEYS = ("format_version", "step", "model", "model_config", "train_config", "optimizer",
                  "rng")
+DICT_KEYS = ("model", "model_config", "train_config", "optimizer", "rng")
+# What restoring a wrong-but-loadable checkpoint raises (shapes, RNG states, optimizer groups).
+_RESTORE_ERRORS = (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+                   OverflowError)
+
+
+def previous_path(path: str | os.PathLike) -> Path:
+    """Where the checkpoint before ``path`` is kept: ``checkpoint.pt`` -> ``checkpoint.prev.pt``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.prev{path.suffix}")
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Write ``state`` (the layout above, without format_version) atomically."""
+    """Write ``state`` (the layout above, without format_version) atomically, keeping the
+    existing checkpoint as ``previous_path(path)``."""
     path = Path(path)
     with atomic_path(path) as tmp:
         torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
+        if path.is_file():
+            os.replace(path, previous_path(path))
     return path
 
 
@@ -54,11 +73,68 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     missing = [k for k in REQUIRED_KEYS if not isinstance(state, dict) or k not in state]
     if missing:
         raise TrainingError(f"{path}: not a TinyStyle checkpoint (missing {', '.join(missing)})")
+    wrong = [k for k in DICT_KEYS if not isinstance(state[k], dict)]
+    for key in ("format_version", "step"):
+        if not isinstance(state[key], int) or isinstance(state[key], bool) or state[key] < 0:
+            wrong.append(key)
+    if wrong:
+        raise TrainingError(f"{path}: damaged checkpoint (bad {', '.join(wrong)})",
+                            hint="delete it and train again from the start")
     if state["format_version"] > FORMAT_VERSION:
         raise TrainingError(
             f"{path}: checkpoint format {state['format_version']} is newer than this version "
             f"supports ({FORMAT_VERSION})", hint="update TinyStyle Studio")
     return state
+
+
+def check_resumable(state: dict, path: str | os.PathLike) -> None:
+    """Restore ``state`` into a throwaway network, optimizer and RNGs: a checkpoint that loads
+    but holds wrong shapes, optimizer state or RNG states is a TrainingError here, not a crash
+    in the middle of training."""
+    from engine.models.config import ModelConfig
+    from engine.models.transformer import TransformerNet
+
+    saved_rng = capture_rng_states()
+    try:
+        net = TransformerNet(ModelConfig.from_dict(state["model_config"]))
+        net.load_state_dict(state["model"])
+        optimizer = torch.optim.Adam(net.parameters())
+        optimizer.load_state_dict(state["optimizer"])
+        for param in net.parameters():
+            for key, value in optimizer.state.get(param, {}).items():
+                if key != "step" and tuple(value.shape) != tuple(param.shape):
+                    raise ValueError(f"optimizer {key} has shape {tuple(value.shape)}, "
+                                     f"not {tuple(param.shape)}")
+        restore_rng_states(state["rng"])
+    except (*_RESTORE_ERRORS, StudioError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise TrainingError(f"{Path(path)}: damaged checkpoint ({first})",
+                            hint="delete it and train again from the start") from None
+    finally:
+        restore_rng_states(saved_rng)
+
+
+def load_resumable(path: str | os.PathLike, *, announce: bool = True) -> dict:
+    """The checkpoint to resume from: ``path`` if it loads and restores, else the previous one
+    (with a warning when ``announce``); the error about ``path`` if neither works."""
+    path = Path(path)
+    try:
+        state = load_checkpoint(path)
+        check_resumable(state, path)
+        return state
+    except TrainingError as latest:
+        previous = previous_path(path)
+        if not previous.is_file():
+            raise
+        try:
+            state = load_checkpoint(previous)
+            check_resumable(state, previous)
+        except TrainingError:
+            raise latest from None
+        if announce:
+            log.warning("%s; resuming from the previous checkpoint %s (step %d)",
+                        latest.message, previous, state["step"])
+        return state
 
 
 def capture_rng_states() -> dict:

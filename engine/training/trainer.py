@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from engine.card import ModelCard
-from engine.errors import Cancelled, ImageFormatError, TrainingError
+from engine.errors import Cancelled, ImageFormatError, StudioError, TrainingError
 from engine.io import paths
 from engine.io.images import load_image, save_image
 from engine.models.config import DEFAULT_NET_PRESET, ModelConfig, config_from_dict, net_preset
@@ -32,6 +32,7 @@ from engine.progress import CancelToken, TrainCallbacks
 from engine.training.checkpoint import (
     capture_rng_states,
     load_checkpoint,
+    load_resumable,
     restore_rng_states,
     save_checkpoint,
 )
@@ -90,6 +91,16 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
         return config_from_dict(cls, data)
+
+    @classmethod
+    def from_checkpoint(cls, state: dict, path: str | os.PathLike) -> TrainConfig:
+        """The config a checkpoint was made with; a TrainingError naming it if that is damaged."""
+        try:
+            return cls.from_dict(state["train_config"])
+        except (TypeError, ValueError, StudioError) as exc:
+            detail = exc.message if isinstance(exc, StudioError) else str(exc)
+            raise TrainingError(f"{path}: damaged checkpoint (its train_config: {detail})",
+                                hint="delete it and train again from the start") from None
 
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
@@ -180,6 +191,10 @@ class Trainer:
         self.style_image = Path(style_image)
         self.content = content
         self.name = name or (Path(run_dir).name if run_dir else self.style_image.stem)
+        if run_dir is None:  # the name becomes a folder: no '..', no separators
+            from engine.styles import check_name
+
+            check_name(self.name)
         self.title = title  # shown on the style's card and in the gallery ("" shows the name)
         self.run_dir = Path(run_dir) if run_dir else paths.user_runs_dir() / self.name
         self.callbacks = callbacks or TrainCallbacks()
@@ -199,9 +214,9 @@ class Trainer:
     def _setup(self) -> None:
         cfg, dev = self.config, self.device
         style = load_style_image(self.style_image, cfg.style_size)
-        resumed = load_checkpoint(self.checkpoint_path) if self.resume else None
+        resumed = load_resumable(self.checkpoint_path) if self.resume else None
         if resumed:
-            self._check_compatible(resumed["train_config"])
+            self._check_compatible(resumed)
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.data = ContentPhotos(self.content, cfg.image_size, device=dev, cancel=self.cancel)
@@ -221,10 +236,10 @@ class Trainer:
         elif cfg.init_from:
             self.net.load_state_dict(_initial_weights(Path(cfg.init_from), self.net.config))
 
-    def _check_compatible(self, saved: dict) -> None:
+    def _check_compatible(self, state: dict) -> None:
         """Only the run length and reporting may change on resume; the rest must match."""
         free = {"steps", "preview_every", "checkpoint_every", "threads"}
-        now = TrainConfig.from_dict(saved).to_dict()
+        now = TrainConfig.from_checkpoint(state, self.checkpoint_path).to_dict()
         diff = [k for k, v in self.config.to_dict().items() if k not in free and now.get(k) != v]
         if diff:
             raise TrainingError(
