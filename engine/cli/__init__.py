@@ -1,18 +1,19 @@
 """``tinystyle`` command line: one module per subcommand, each with a ``register(subparsers)``.
 
 Errors: a StudioError prints ``error: ...`` (and ``hint: ...``) to stderr and exits 2; anything
-else is an internal error, exit 1. ``--debug`` re-raises for a traceback.
+else is an internal error, exit 1. ``--debug`` re-raises for a traceback and lets third-party
+warnings and logs through (``engine.logs``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
 import engine
 from engine.errors import Cancelled, StudioError
+from engine.logs import configure_console
 
 # Subcommand modules under engine.cli, in the order `tinystyle --help` lists them.
 COMMANDS = ("stylize", "styles", "info", "train", "eval", "export", "bench")
@@ -23,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tinystyle", description="Tiny, real-time neural style transfer."
     )
     parser.add_argument("--version", action="version", version=f"tinystyle {engine.__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks on errors, and third-party warnings and logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:
@@ -34,8 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="%(levelname)s: %(message)s")
+    configure_console(args.debug)
     try:
         return int(args.func(args) or 0)
     except Cancelled:
