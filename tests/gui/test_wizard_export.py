@@ -48,7 +48,8 @@ def test_wizard_trains_and_style_joins_gallery(qtbot, window, bundled_photos, ph
     assert installed.args == ["tiny-test"]
     assert len(wizard.train_page.curve.points()) > 5
     assert wizard.train_page.progress.value() == 20
-    assert "tiny-test" in [s.name for s in window.gallery.styles()]
+    titles = {s.name: s.title for s in window.gallery.styles()}
+    assert titles["tiny-test"] == "Tiny Test"  # the typed title reaches the card and gallery
     assert window.state.style == "tiny-test"
     qtbot.waitUntil(lambda: not wizard.is_training(), timeout=10_000)
     assert wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
