@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import StudioError
-from studio import icons
 from engine.runtime.capture import RESOLUTIONS, VIDEO_SUFFIXES, CaptureSource, probe_cameras
+from studio import icons
 from studio.error_dialog import ErrorReporter
 from studio.panes.compare_view import CompareView, ViewMode
 from studio.state import StudioState
