@@ -287,9 +287,15 @@ class ImagePane(QWidget):
         worker.finished.connect(self._on_saved)
         worker.failed.connect(self._on_save_failed)
         worker.cancelled.connect(lambda: self.status.setText("Save cancelled"))
+        worker.progress.connect(self._on_save_progress)
         self.status.setText(f"Saving {target.name} at full size…")
-        self.progress.setRange(0, 0)  # busy: one network run has no steps to count
+        self.progress.setRange(0, 0)  # busy until a tiled (large) photo reports its tiles
         self._start_job("save", worker)
+
+    def _on_save_progress(self, done: int, total: int, what: str) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat("%p%")
 
     def _on_saved(self, path: Path) -> None:
         self._settings.setValue("folders/save", str(path.parent))

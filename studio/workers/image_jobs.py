@@ -70,12 +70,22 @@ def load_job(path: Path) -> Job:
     return job
 
 
-def _stylize_full(settings: InferenceSettings, rgb: np.ndarray,
-                  stylizer: Stylizer | None) -> np.ndarray:
+def _stylize_full(settings: InferenceSettings, rgb: np.ndarray, stylizer: Stylizer | None,
+                  ctx: JobContext, report: bool = False) -> np.ndarray:
+    """Full-size run; big photos run in tiles, and Cancel is honoured between them.
+
+    ``report`` also sends the tiles' progress (in percent) to the job's progress signal.
+    """
     if stylizer is None:
         return rgb
+
+    def between_tiles(fraction: float, message: str) -> None:
+        ctx.check()
+        if report:
+            ctx.progress(round(fraction * 100), 100, message)
+
     return stylizer.stylize(rgb, strength=settings.strength,
-                            preserve_colors=settings.preserve_colors)
+                            preserve_colors=settings.preserve_colors, progress=between_tiles)
 
 
 def _open_stylizer(settings: InferenceSettings) -> Stylizer | None:
@@ -95,7 +105,7 @@ def save_job(image: LoadedImage, settings: InferenceSettings, target: Path,
 
         stylizer = _open_stylizer(settings)
         ctx.check()  # loading the model and the full-size run each take seconds on big photos
-        output = _stylize_full(settings, image.rgb, stylizer)
+        output = _stylize_full(settings, image.rgb, stylizer, ctx, report=True)
         ctx.check()  # a cancelled save writes nothing
         return save_image(target if overwrite else unique_path(target), output, image.alpha)
 
@@ -116,7 +126,7 @@ def batch_job(sources: list[Path], settings: InferenceSettings, out_dir: Path, s
             ctx.progress(done, len(sources), source.name)
             try:
                 image = load_image(source)
-                output = _stylize_full(settings, image.rgb, stylizer)
+                output = _stylize_full(settings, image.rgb, stylizer, ctx)
                 ctx.check()  # before the full-size save: cancel never leaves one more file
                 target = unique_path(out_dir / output_name(source, style, suffix))
                 written.append(save_image(target, output, image.alpha))

@@ -224,3 +224,21 @@ def test_wizard_fits_a_laptop_and_keeps_what_was_entered(qtbot, window, bundled_
     wizard._on_progress(6, 100, {"total": 4.0}, 3.0, 60.0)
     assert page.eta.text().startswith("Paused") and "1 min" in page.eta.text()
     page.pause_button.setChecked(False)
+
+
+def test_tiled_save_shows_its_progress(qtbot, window, user_style, bundled_photos, tmp_path,
+                                       monkeypatch):
+    """A photo too big to run whole is saved tile by tile, and the bar counts the tiles."""
+    import engine.runtime.stylizer
+
+    monkeypatch.setattr(engine.runtime.stylizer, "ACTIVATION_BUDGET", 4 * 9 * 4 * 120 * 120)
+    _select_style(qtbot, window)
+    pane = window.image_pane
+    with qtbot.waitSignal(pane.imageShown, timeout=20_000):
+        pane.open_paths([bundled_photos[0]])
+    values: list[tuple[int, int]] = []
+    pane.progress.valueChanged.connect(lambda v: values.append((v, pane.progress.maximum())))
+    with qtbot.waitSignal(pane.saved, timeout=60_000) as saved:
+        pane.save_to(tmp_path / "tiled.png")
+    assert saved.args[0].is_file()
+    assert any(maximum == 100 and 0 < value < 100 for value, maximum in values), values
