@@ -96,13 +96,13 @@ def main() -> int:
                 print(f"app died after {(time.monotonic() - start) / 60:.1f} min, "
                       f"code {app.returncode}")
                 return 1
-            if time.monotonic() - start >= 60 * (minute + 1) or minute == 0:
-                minute += 1
+            if time.monotonic() - start >= 60 * minute:
                 rss, cpu = _sample(app.pid)
-                print(f"{minute - 1:>6}  yes  {rss:>7.1f}  {cpu:>6.1f}", flush=True)
-                _screenshot(args.out / f"minute-{minute - 1:02d}.png")
+                print(f"{minute:>6}  yes  {rss:>7.1f}  {cpu:>6.1f}", flush=True)
+                _screenshot(args.out / f"minute-{minute:02d}.png")
                 for _ in range(20):  # a user nudging the strength while it plays
-                    _xdotool("key", "ctrl+bracketright" if minute % 2 else "ctrl+bracketleft")
+                    _xdotool("key", "ctrl+bracketleft" if minute % 2 else "ctrl+bracketright")
+                minute += 1
         _xdotool("key", "ctrl+1")  # image mode and back: the preview stops and restarts
         time.sleep(2)
         _xdotool("key", "ctrl+2")
