@@ -1,1 +1,1 @@
-"""Neural networks: the image transformation network and the VGG loss network."""
+"""The style network: its config and named presets (config) and its layers (transformer)."""

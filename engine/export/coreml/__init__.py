@@ -1,1 +1,1 @@
-"""."""
+"""Core ML: conversion, spec-level passes, a reference evaluator for checks, the iOS bundle."""
