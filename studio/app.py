@@ -34,6 +34,10 @@ def create_app(argv: list[str]) -> QApplication:
 
 
 def main() -> int:
+    if "--self-test" in sys.argv[1:]:  # proves a (frozen) build works; see studio/self_test.py
+        from studio.self_test import run_self_test
+
+        return run_self_test()
     setup_logging()
     app = create_app(sys.argv)
     from studio.main_window import MainWindow
