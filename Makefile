@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast lint bench clean lock
+.PHONY: run test test-fast lint bench clean lock dist dist-light dist-full
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -47,3 +47,18 @@ lock:
 	.lock-venv/bin/pip install -q -e ".[test,peers]"
 	{ head -2 constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
+
+# Frozen one-folder apps (packaging/README.md): dist/tinystyle-studio-light (no training stack)
+# and dist/tinystyle-studio-full. Each build ends by running the app's own --self-test.
+DIST_STAMP := $(VENV)/.dist-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+PYINSTALLER = nice -n 10 $(BIN)/pyinstaller --noconfirm --distpath dist
+
+$(DIST_STAMP): $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e ".[dist]"
+	rm -f $(VENV)/.dist-*; touch $@
+
+dist: dist-light dist-full
+
+dist-light dist-full: dist-%: $(DIST_STAMP)
+	$(PYINSTALLER) --workpath build/pyinstaller-$* packaging/tinystyle-studio.spec -- --variant $*
+	QT_QPA_PLATFORM=offscreen dist/tinystyle-studio-$*/tinystyle-studio --self-test
