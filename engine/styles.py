@@ -92,8 +92,10 @@ def check_style_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, ModelCar
 
     path = Path(path)
     model, card = open_onnx(path, ours=False)
+    options = session_options(1, model)
+    options.log_severity_level = 4  # fatal only: a failure is our one-line error, not a log line
     try:
-        session = ort.InferenceSession(model.SerializeToString(), session_options(1, model),
+        session = ort.InferenceSession(model.SerializeToString(), options,
                                        providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own exception types
         raise ModelLoadError(f"{path}: ONNX Runtime cannot load it ({_first_line(exc)})") \

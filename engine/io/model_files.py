@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,8 +88,9 @@ def open_onnx(
     return model, card
 
 
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:160] or type(exc).__name__
+def _short(value: object) -> str:
+    """One line of at most 160 characters for an error message (an exception or a value)."""
+    return " ".join(str(value).split())[:160] or type(value).__name__
 
 
 def check_card(card: ModelCard, path: Path) -> None:
@@ -97,10 +99,14 @@ def check_card(card: ModelCard, path: Path) -> None:
         return ModelLoadError(f"{path}: its model card is corrupt ({detail})",
                               hint="only use model files from sources you trust")
 
+    for f in fields(card):
+        value = getattr(card, f.name)
+        if f.type == "str" and not isinstance(value, str):
+            raise corrupt(f"{f.name} must be text, not {type(value).__name__}")
     for name in ("weights", "steps", "size_multiple"):
         value = getattr(card, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise corrupt(f"{name} must be a whole number >= 0, not {value!r}")
+            raise corrupt(f"{name} must be a whole number >= 0, not {_short(value)}")
     if not 1 <= card.size_multiple <= MAX_SIZE_MULTIPLE:
         raise corrupt(f"size_multiple must be 1..{MAX_SIZE_MULTIPLE}, not {card.size_multiple}")
     if not isinstance(card.model_config, dict):
@@ -221,7 +227,7 @@ def _new_net(config: dict, path: Path) -> TransformerNet:
     try:
         return TransformerNet(ModelConfig.from_dict(config))
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"{path}: its model_config is invalid ({exc})") from None
+        raise ModelLoadError(f"{path}: its model_config is invalid ({_short(exc)})") from None
 
 
 def constant_tensors(model: onnx.ModelProto) -> dict[str, np.ndarray]:
@@ -289,17 +295,18 @@ def _load_checkpoint(path: Path) -> tuple[TransformerNet, ModelCard]:
     try:
         net.load_state_dict(data["model"])
     except (RuntimeError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ModelLoadError(f"{path}: its weights do not match its model_config ({first})") \
-            from None
-    card = _card_from_dict(data.get("card") or {}, path)
+        raise ModelLoadError(f"{path}: its weights do not match its model_config "
+                             f"({_short(exc)})") from None
+    card = _card_from_dict(data.get("card", {}), path)
     if not card.model_config:
         card.model_config = net.config.to_dict()
     return net.eval(), card
 
 
-def _card_from_dict(data: dict, path: Path) -> ModelCard:
+def _card_from_dict(data: object, path: Path) -> ModelCard:
     """A card stored as ``to_dict()`` (typed values) or ``to_metadata()`` (strings)."""
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{path}: its model card is corrupt (not a dict)")
     try:
         if all(isinstance(v, str) for v in data.values()):
             card = ModelCard.from_metadata(data)

@@ -107,8 +107,9 @@ def check_resumable(state: dict, path: str | os.PathLike) -> None:
                                      f"not {tuple(param.shape)}")
         restore_rng_states(state["rng"])
     except (*_RESTORE_ERRORS, StudioError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise TrainingError(f"{Path(path)}: damaged checkpoint ({first})",
+        detail = exc.message if isinstance(exc, StudioError) else str(exc)
+        detail = " ".join(detail.split())[:160] or type(exc).__name__
+        raise TrainingError(f"{Path(path)}: damaged checkpoint ({detail})",
                             hint="delete it and train again from the start") from None
     finally:
         restore_rng_states(saved_rng)
