@@ -32,12 +32,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds per pipeline run at 640x480; 0 skips the pipeline")
     p.add_argument("--camera-fps", type=float, default=60.0,
                    help="pace decoding like a camera of this rate (default 60; 0: unpaced)")
+    p.add_argument("--flicker", metavar="STYLES",
+                   help="instead of timing: how much these styles (comma list) flicker on "
+                        "--video, raw and steadied as in webcam mode")
     p.add_argument("--profile", action="store_true",
                    help="also print ORT's per-op profile of each fp32 preset at the first size")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.flicker:
+        return _flicker(args)
     if args.iterations < 1 or args.threads < 1 or args.warmup < 0:
         raise StudioError("--iterations and --threads must be >= 1, --warmup >= 0")
     sizes = bench.parse_sizes(args.sizes)
@@ -113,3 +118,42 @@ def _print_profile(candidate: bench.Candidate, size: tuple[int, int], threads: i
     print(f"\nprofile {candidate.model} {candidate.precision} {size[0]}x{size[1]}:")
     for op, ms, share in bench.profile_ops(candidate, size, threads=threads)[:8]:
         print(f"  {op:<24} {ms:7.2f} ms/run {share:6.1%}")
+
+
+def _flicker(args: argparse.Namespace) -> int:
+    """Stylized frame-to-frame change over the source's (1.0: as steady as the scene)."""
+    from engine.runtime.stylizer import Stylizer
+    from engine.styles import find_style
+
+    if not args.video.is_file():
+        raise StudioError(f"{args.video}: video not found", hint="pass --video with a clip")
+    rows = []
+    for name in (n.strip() for n in args.flicker.split(",") if n.strip()):
+        stylizer = Stylizer(find_style(name).path, threads=args.threads)
+        raw, held = (_flicker_of(stylizer, args.video, steady) for steady in (False, True))
+        rows.append({"style": name, "video": args.video.name, "frames": raw.frames,
+                     "static_share": round(raw.static_share, 3),
+                     "raw_overall": round(raw.overall, 3), "raw_static": round(raw.static, 3),
+                     "steady_overall": round(held.overall, 3),
+                     "steady_static": round(held.static, 3)})
+        if not args.json:
+            print(f"{name:<20} raw {raw.overall:5.2f} overall {raw.static:5.2f} static   "
+                  f"steady {held.overall:5.2f} overall {held.static:5.2f} static   "
+                  f"({raw.frames} frames, {raw.static_share:.0%} of pixels still)", flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    return 0
+
+
+def _flicker_of(stylizer, video: Path, steady: bool):
+    """Flicker of the live path on ``video``, with or without webcam mode's TemporalFilter."""
+    from engine.runtime.flicker import measure_flicker
+    from engine.runtime.live import TemporalFilter, stylize_frame
+
+    hold = TemporalFilter() if steady else None
+
+    def frame(rgb):
+        out = stylize_frame(stylizer, rgb)
+        return hold(rgb, out) if hold else out
+
+    return measure_flicker(frame, video)

@@ -33,7 +33,7 @@ from engine.export.to_onnx import export_onnx
 from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
 from engine.models.transformer import TransformerNet, count_weights
 from engine.runtime.capture import CaptureSource
-from engine.runtime.live import LiveFeed, stylize_frame
+from engine.runtime.live import LiveFeed, TemporalFilter, stylize_frame
 from engine.runtime.mailbox import Mailbox
 from engine.runtime.stylizer import Stylizer, session_options
 
@@ -284,9 +284,10 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
     """Frames per second through the app's live path: decode, stylize, display bytes.
 
     The same code as the studio's webcam mode (``engine.runtime.live``): a ``LiveFeed`` thread
-    puts frames into a one-slot mailbox, this thread stylizes the newest with ``stylize_frame``
-    and makes the RGB888 bytes a display needs. ms_* are per-frame times of the inference side;
-    fps_median is frames shown per second of wall time. The file is paced like a
+    puts frames into a one-slot mailbox, this thread stylizes the newest with ``stylize_frame``,
+    steadies it (``TemporalFilter``) and makes the RGB888 bytes a display needs. ms_* are
+    per-frame times of the inference side; fps_median is frames shown per second of wall time.
+    The file is paced like a
     ``camera_fps`` camera (60: more than the 30 we need, so the figure can show headroom); None
     or 0 decodes as fast as it can, a worst case where the decoder competes for the cores.
     """
@@ -298,7 +299,7 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
         stylizer = Stylizer(model, threads=threads)
         feed = LiveFeed(CaptureSource(path=str(video)), size=size, pace_fps=camera_fps or 0)
         feed.open()
-        mailbox, stop = Mailbox[np.ndarray](), threading.Event()
+        mailbox, stop, steady = Mailbox[np.ndarray](), threading.Event(), TemporalFilter()
 
         def decode() -> None:
             try:
@@ -318,7 +319,7 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
                 if rgb is None:
                     raise StudioError(f"{video}: no frames could be decoded")
                 t0 = time.perf_counter()
-                display = stylize_frame(stylizer, rgb).tobytes()  # what a QImage copies
+                display = steady(rgb, stylize_frame(stylizer, rgb)).tobytes()  # for a QImage
                 times.append((time.perf_counter() - t0) * 1000.0)
                 shown += bool(display)
         finally:

@@ -22,6 +22,7 @@ from engine.runtime.mailbox import Mailbox
 from studio.qimage import to_qimage
 
 if TYPE_CHECKING:
+    from engine.runtime.live import TemporalFilter
     from engine.runtime.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class InferenceWorker(QObject):
     failed = Signal(object)  # StudioError, once per bad model path
     done = Signal()
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, steady: bool = False) -> None:
+        """``steady``: a video stream, smoothed where the scene holds still (``TemporalFilter``)."""
         super().__init__()
         self._mailbox: Mailbox[Frame] = Mailbox()
         self._settings = InferenceSettings()
@@ -73,6 +75,8 @@ class InferenceWorker(QObject):
         self._threads = threads
         self._stylizers: dict[str, Stylizer] = {}  # model path -> its loaded model
         self._bad_path = ""  # a path that failed to load; skipped until settings change
+        self._steady = steady
+        self._steadied: tuple[InferenceSettings, TemporalFilter] | None = None
         self.processed = 0
 
     @property
@@ -113,12 +117,23 @@ class InferenceWorker(QObject):
                 continue
             if output is None:
                 continue
+            if self._steady:
+                output = self._steadied_output(frame.rgb, output, settings)
             self.processed += 1
             self.resultReady.emit(InferenceResult(
                 frame, settings, output, to_qimage(output), to_qimage(frame.rgb),
                 (time.perf_counter() - frame.captured_at) * 1000.0))
         self._stylizers.clear()
         self.done.emit()
+
+    def _steadied_output(self, rgb: np.ndarray, output: np.ndarray,
+                         settings: InferenceSettings) -> np.ndarray:
+        """Smooth still areas over frames; new settings start afresh (no blend of two styles)."""
+        if self._steadied is None or self._steadied[0] != settings:
+            from engine.runtime.live import TemporalFilter
+
+            self._steadied = (settings, TemporalFilter())
+        return self._steadied[1](rgb, output)
 
     def _stylize(self, rgb: np.ndarray, settings: InferenceSettings) -> np.ndarray | None:
         if not settings.model_path:

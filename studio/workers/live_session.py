@@ -111,7 +111,7 @@ class LiveSession(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.inference = InferenceWorker()
+        self.inference = InferenceWorker(steady=True)
         self._inference_thread = WorkerThread(self.inference, "live-inference")
         self.inference.resultReady.connect(self._on_result_any_thread,
                                            Qt.ConnectionType.DirectConnection)

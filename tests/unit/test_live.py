@@ -12,7 +12,7 @@ from style_models import export_random
 
 from engine.errors import StudioError
 from engine.runtime.capture import CaptureSource
-from engine.runtime.live import LiveFeed, stylize_frame
+from engine.runtime.live import LiveFeed, TemporalFilter, stylize_frame
 from engine.runtime.stylizer import Stylizer
 
 
@@ -65,3 +65,41 @@ def test_stylize_frame_matches_stylize(tmp_path, bundled_photos):
     odd = frame[:117, :155]
     assert np.array_equal(stylize_frame(stylizer, odd, strength=0.5),
                           stylizer.stylize(odd, strength=0.5))
+
+
+def test_temporal_filter_holds_still_areas_and_follows_motion():
+    rng = np.random.default_rng(0)
+    source = np.full((48, 64, 3), 120, np.uint8)
+    steady = TemporalFilter()
+    first = rng.integers(0, 255, source.shape, dtype=np.uint8)
+    assert steady(source, first) is first
+    shimmer = np.clip(first.astype(int) + rng.integers(-20, 21, source.shape), 0, 255)
+    held = steady(source, shimmer.astype(np.uint8))
+    # a still scene: the output moves by at most the floor's share of the shimmer
+    assert np.abs(held.astype(int) - first).max() <= 0.15 * 20 + 1
+    moved = source.copy()
+    moved[:, :32] = 250  # the left half of the scene changes a lot
+    new = rng.integers(0, 255, source.shape, dtype=np.uint8)
+    out = steady(moved, new)
+    inner = slice(4, 28)  # away from the blur's reach across the edge
+    assert np.array_equal(out[:, inner], new[:, inner])  # moving areas never trail
+
+
+def test_steadied_live_path_flickers_less(tmp_path):
+    """Sensor-like noise on a still clip: the raw network shimmers, the steadied path holds."""
+    from engine.runtime.flicker import measure_flicker
+
+    noisy = tmp_path / "noisy.avi"
+    rng = np.random.default_rng(1)
+    writer = cv2.VideoWriter(str(noisy), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (96, 72))
+    base = np.tile(np.linspace(0, 255, 96), (72, 1))[..., None].repeat(3, 2)  # a still ramp
+    for _ in range(20):
+        writer.write(np.clip(base + rng.normal(0, 2, base.shape), 0, 255).astype(np.uint8))
+    writer.release()
+    stylizer = Stylizer(export_random(tmp_path / "m.onnx", seed=5), threads=1)
+    raw = measure_flicker(lambda rgb: stylize_frame(stylizer, rgb), noisy, size=(96, 72))
+    hold = TemporalFilter()
+    held = measure_flicker(lambda rgb: hold(rgb, stylize_frame(stylizer, rgb)), noisy,
+                           size=(96, 72))
+    assert raw.frames == held.frames == 20 and raw.static_share > 0.9
+    assert held.static < raw.static / 2
