@@ -12,10 +12,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from engine.errors import Cancelled
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # (fraction 0..1, what is happening now); called from the working thread, may raise Cancelled.
 Progress = Callable[[float, str], None]
@@ -75,6 +77,12 @@ class CancelToken:
     @property
     def is_paused(self) -> bool:
         return self._paused
+
+    def raise_if_cancelled(self) -> None:
+        """Raise ``Cancelled`` once cancelled, without waiting while paused (for set-up work
+        that has nothing to save, so a pause there would only hold up the start)."""
+        if self._cancelled:
+            raise Cancelled()
 
     def check(self) -> None:
         """Block while paused; raise ``Cancelled`` once cancelled (also while paused)."""

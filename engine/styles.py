@@ -14,15 +14,17 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import onnx
+from typing import TYPE_CHECKING
 
 from engine.card import ModelCard
 from engine.errors import ModelLoadError, StudioError
 from engine.io import paths
+from engine.io.cards import peek_card
 from engine.io.files import atomic_path, write_bytes_atomic
-from engine.io.model_files import open_onnx, read_card
+
+if TYPE_CHECKING:
+    import numpy as np
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,10 @@ def check_style_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, ModelCar
     running shows (an output of the wrong shape, NaNs, ONNX Runtime refusing it, a very slow
     graph), before the model joins the gallery or starts a batch. Raises ``ModelLoadError``.
     """
+    import numpy as np
     import onnxruntime as ort
 
+    from engine.io.model_files import open_onnx
     from engine.runtime.stylizer import session_options
 
     path = Path(path)
@@ -225,7 +229,7 @@ def _slug(text: str) -> str:
 def _style(path: Path, bundled: bool) -> Style:
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such style file")
-    card = read_card(path)
+    card = peek_card(path)
     thumbnail = path.with_suffix(THUMBNAIL_SUFFIX)
     return Style(
         name=path.stem, title=card.title or path.stem, artist=card.artist, year=card.year,

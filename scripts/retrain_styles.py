@@ -32,7 +32,8 @@ from engine.io.model_files import load_network
 from engine.models.transformer import count_weights
 from engine.progress import TrainCallbacks
 from engine.training.checkpoint import load_checkpoint
-from engine.training.trainer import CHECKPOINT_NAME, TRAIN_PRESETS, Trainer
+from engine.training.config import CHECKPOINT_NAME, TRAIN_PRESETS
+from engine.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = paths.bundled_styles_dir() / "recipes"

@@ -169,7 +169,8 @@ def _train(style_image: Path | None, work: Path) -> str:
         raise Skipped(NOT_INCLUDED)
     from engine.io.paths import bundled_photos_dir
     from engine.runtime.stylizer import Stylizer
-    from engine.training.trainer import TrainConfig, Trainer
+    from engine.training.config import TrainConfig
+    from engine.training.trainer import Trainer
 
     if style_image is None:
         raise RuntimeError("the first bundled style has no painting to train on")

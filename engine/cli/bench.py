@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import StudioError
 from engine.models.config import NET_PRESETS
-from engine.runtime import bench
+
+if TYPE_CHECKING:
+    from engine.runtime import bench
 
 DEFAULT_VIDEO = Path("/work/shared/data/video/opencv-vtest.mp4")
 PIPELINE_SIZE = (640, 480)
@@ -41,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.runtime import bench  # torch and onnx: only when benchmarking
+
     if args.flicker:
         return _flicker(args)
     if args.iterations < 1 or args.threads < 1 or args.warmup < 0:
@@ -63,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _select(args: argparse.Namespace, sizes: list[tuple[int, int]]) -> list[bench.Candidate]:
+    from engine.runtime import bench  # torch and onnx: only when benchmarking
+
     """The candidates --models, --no-peers and --no-int8 ask for, after checking the sizes."""
     wanted = [m.strip() for m in args.models.split(",")] if args.models else None
     unknown = set(wanted or ()) - set(NET_PRESETS) - {"multistyle26", "arbitrary_transform"}
@@ -86,6 +93,8 @@ def _select(args: argparse.Namespace, sizes: list[tuple[int, int]]) -> list[benc
 
 def _pipeline(args: argparse.Namespace, candidates: list[bench.Candidate]
               ) -> list[bench.BenchResult]:
+    from engine.runtime import bench
+
     if args.pipeline_seconds <= 0:
         return []
     live = [c for c in candidates if c.preset in NET_PRESETS and c.precision == "fp32"
@@ -115,6 +124,8 @@ def _print_table(results: list[bench.BenchResult]) -> None:
 
 
 def _print_profile(candidate: bench.Candidate, size: tuple[int, int], threads: int) -> None:
+    from engine.runtime import bench
+
     print(f"\nprofile {candidate.model} {candidate.precision} {size[0]}x{size[1]}:")
     for op, ms, share in bench.profile_ops(candidate, size, threads=threads)[:8]:
         print(f"  {op:<24} {ms:7.2f} ms/run {share:6.1%}")

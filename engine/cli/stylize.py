@@ -16,7 +16,6 @@ from pathlib import Path
 from engine.cli.progress_bar import ProgressBar
 from engine.errors import StudioError
 from engine.io.files import check_file_name
-from engine.io.images import SAVE_FORMATS, find_images, load_image, save_format, save_image
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +70,8 @@ class Job:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.io.images import find_images  # numpy and Pillow: only when stylizing
+
     if not 0.0 <= args.strength <= 1.0:
         raise StudioError(f"--strength {args.strength:g} is outside 0..1",
                           hint="0 keeps the photo, 1 is the full style")
@@ -98,6 +99,8 @@ def _check_single_output(args: argparse.Namespace, count: int) -> None:
     if count != 1:
         raise StudioError(f"-o/--output takes a single input image, got {count}",
                           hint="use --out-dir for several images")
+    from engine.io.images import SAVE_FORMATS, save_format
+
     fmt = save_format(args.output)
     if args.format and fmt != SAVE_FORMATS[f".{args.format}"]:
         raise StudioError(f"{args.output}: suffix disagrees with --format {args.format}")
@@ -122,6 +125,8 @@ def _run_jobs(jobs: list[Job], stylizer, args: argparse.Namespace) -> int:
 
 
 def _stylize_one(job: Job, stylizer, args: argparse.Namespace) -> None:
+    from engine.io.images import load_image, save_image
+
     image = load_image(job.source)
     rgb = stylizer.stylize(image.rgb, strength=args.strength, preserve_colors=args.preserve_colors,
                            max_size=args.max_size, tile_size=args.tile_size)
@@ -171,6 +176,8 @@ def _default_target(image: Path, folders: list[Path], args: argparse.Namespace,
     if args.format:
         suffix = f".{args.format}"
     else:
+        from engine.io.images import SAVE_FORMATS
+
         suffix = image.suffix.lower() if image.suffix.lower() in SAVE_FORMATS else ".png"
     name = f"{image.stem}-{style_name}{suffix}"
     if args.out_dir is None:

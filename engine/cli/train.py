@@ -9,19 +9,21 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from engine.cli.progress_bar import ProgressBar
 from engine.errors import Cancelled
 from engine.io import paths
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LOG_LINES = 50  # without a terminal, print about this many progress lines per run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
-    from engine.training.trainer import TRAIN_PRESETS
+    from engine.training.config import TRAIN_PRESETS
 
     p = sub.add_parser("train", help="train a style network on a painting",
                        description="Train a style network on STYLE_IMAGE and install it as a "
@@ -46,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace, run_dir: Path):
     """The preset (or, on --resume, the checkpoint's config) with the command-line overrides."""
     from engine.training.checkpoint import load_resumable
-    from engine.training.trainer import CHECKPOINT_NAME, TRAIN_PRESETS, TrainConfig
+    from engine.training.config import CHECKPOINT_NAME, TRAIN_PRESETS, TrainConfig
 
     if args.resume:  # the trainer announces a fall back to the previous checkpoint
         path = run_dir / CHECKPOINT_NAME

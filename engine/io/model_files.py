@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from onnx import TensorProto, external_data_helper, numpy_helper
 
 from engine.card import ModelCard
 from engine.errors import ModelLoadError
+from engine.io.cards import card_from_metadata, check_card, one_line
 from engine.models.config import ModelConfig
 
 if TYPE_CHECKING:
@@ -40,7 +40,6 @@ ALLOWED_OPS = frozenset({
     "InstanceNormalization", "Mul", "Pad", "Relu", "Resize", "Slice", "Sub", "Tanh", "Upsample",
 })
 MAX_FIXED_SIDE = 4096  # px; a model with a larger fixed input size is refused
-MAX_SIZE_MULTIPLE = 64  # px; a card asking for a coarser grid is refused
 
 
 def read_card(path: str | os.PathLike) -> ModelCard:
@@ -78,44 +77,7 @@ def open_onnx(
             external_data_helper.load_external_data_for_model(model, str(path.parent))
         except Exception as exc:
             raise ModelLoadError(f"{path}: cannot read its external weight data ({exc})") from None
-    meta = {p.key: p.value for p in model.metadata_props}
-    try:
-        card = ModelCard.from_metadata(meta)
-    except (ValueError, TypeError) as exc:
-        raise ModelLoadError(f"{path}: its model card is corrupt ({_short(exc)})") from None
-    check_card(card, path)
-    card.name = card.name or path.stem
-    return model, card
-
-
-def _short(value: object) -> str:
-    """One line of at most 160 characters for an error message (an exception or a value)."""
-    return " ".join(str(value).split())[:160] or type(value).__name__
-
-
-def check_card(card: ModelCard, path: Path) -> None:
-    """The card's fields by type and range; ``model_config`` must build a ``ModelConfig``."""
-    def corrupt(detail: str) -> ModelLoadError:
-        return ModelLoadError(f"{path}: its model card is corrupt ({detail})",
-                              hint="only use model files from sources you trust")
-
-    for f in fields(card):
-        value = getattr(card, f.name)
-        if f.type == "str" and not isinstance(value, str):
-            raise corrupt(f"{f.name} must be text, not {type(value).__name__}")
-    for name in ("weights", "steps", "size_multiple"):
-        value = getattr(card, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise corrupt(f"{name} must be a whole number >= 0, not {_short(value)}")
-    if not 1 <= card.size_multiple <= MAX_SIZE_MULTIPLE:
-        raise corrupt(f"size_multiple must be 1..{MAX_SIZE_MULTIPLE}, not {card.size_multiple}")
-    if not isinstance(card.model_config, dict):
-        raise corrupt(f"model_config must be a JSON object, not {type(card.model_config).__name__}")
-    if card.model_config:
-        try:
-            ModelConfig.from_dict(card.model_config)
-        except (TypeError, ValueError) as exc:
-            raise corrupt(f"model_config: {_short(exc)}") from None
+    return model, card_from_metadata({p.key: p.value for p in model.metadata_props}, path)
 
 
 def _check_ops(model: onnx.ModelProto, path: Path) -> None:
@@ -227,7 +189,7 @@ def _new_net(config: dict, path: Path) -> TransformerNet:
     try:
         return TransformerNet(ModelConfig.from_dict(config))
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"{path}: its model_config is invalid ({_short(exc)})") from None
+        raise ModelLoadError(f"{path}: its model_config is invalid ({one_line(exc)})") from None
 
 
 def constant_tensors(model: onnx.ModelProto) -> dict[str, np.ndarray]:
@@ -296,7 +258,7 @@ def _load_checkpoint(path: Path) -> tuple[TransformerNet, ModelCard]:
         net.load_state_dict(data["model"])
     except (RuntimeError, TypeError) as exc:
         raise ModelLoadError(f"{path}: its weights do not match its model_config "
-                             f"({_short(exc)})") from None
+                             f"({one_line(exc)})") from None
     card = _card_from_dict(data.get("card", {}), path)
     if not card.model_config:
         card.model_config = net.config.to_dict()
@@ -314,7 +276,7 @@ def _card_from_dict(data: object, path: Path) -> ModelCard:
             known = ModelCard.__dataclass_fields__
             card = ModelCard(**{"name": "", **{k: v for k, v in data.items() if k in known}})
     except (TypeError, ValueError) as exc:
-        raise ModelLoadError(f"{path}: its model card is corrupt ({_short(exc)})") from None
+        raise ModelLoadError(f"{path}: its model card is corrupt ({one_line(exc)})") from None
     check_card(card, path)
     card.name = card.name or path.stem
     return card

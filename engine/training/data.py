@@ -68,7 +68,7 @@ class ContentPhotos:
         self._photos: list[torch.Tensor] = []  # uint8 (3, H, W), short side <= MAX_SCALE * crop
         for path in find_images(sources):
             if cancel is not None:
-                cancel.check()
+                cancel.raise_if_cancelled()
             self._add(path)
         if self.skipped:
             first, why = self.skipped[0]

@@ -35,7 +35,7 @@ from studio.workers.training_worker import TrainingWorker
 
 if TYPE_CHECKING:
     from engine.styles import Style
-    from engine.training.trainer import TrainConfig
+    from engine.training.config import TrainConfig
 
 
 MEASURE_STEPS = 5  # steps timed on this computer before the page shows a time left
@@ -95,7 +95,7 @@ class TrainWizard(QWizard):
         super().__init__(parent)
         from engine.io.paths import bundled_photos_dir
         from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
-        from engine.training.trainer import TRAIN_PRESETS, TrainConfig
+        from engine.training.config import TRAIN_PRESETS, TrainConfig
 
         self._jobs, self._errors = jobs, errors
         self._worker: TrainingWorker | None = None
@@ -134,7 +134,7 @@ class TrainWizard(QWizard):
 
     def checkpoint_path(self) -> Path:
         from engine.io.paths import user_runs_dir
-        from engine.training.trainer import CHECKPOINT_NAME
+        from engine.training.config import CHECKPOINT_NAME
 
         return user_runs_dir() / self.style_name() / CHECKPOINT_NAME
 

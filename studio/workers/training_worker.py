@@ -22,7 +22,7 @@ from studio.workers.job_worker import JobContext, JobWorker
 
 if TYPE_CHECKING:
     from engine.styles import Style
-    from engine.training.trainer import TrainConfig
+    from engine.training.config import TrainConfig
 
 PREVIEW_MIN_INTERVAL_S = 0.5
 

@@ -142,7 +142,8 @@ def test_legal_249_byte_name_saves(tmp_path):
 # 5 -----------------------------------------------------------------------------------------
 
 def test_trainer_refuses_a_run_name_that_leaves_the_runs_folder(tmp_path):
-    from engine.training.trainer import TRAIN_PRESETS, Trainer
+    from engine.training.config import TRAIN_PRESETS
+    from engine.training.trainer import Trainer
 
     with pytest.raises(StudioError, match="not a valid style name"):
         Trainer(TRAIN_PRESETS["quick"], tmp_path / "p.jpg", name="../../../x")

@@ -15,14 +15,8 @@ from engine.io.model_files import load_network
 from engine.progress import CancelToken, TrainCallbacks
 from engine.runtime.stylizer import Stylizer
 from engine.training.checkpoint import load_checkpoint
-from engine.training.trainer import (
-    PREVIEW_SIZE,
-    TRAIN_PRESETS,
-    TrainConfig,
-    Trainer,
-    install_trained_style,
-    lr_at,
-)
+from engine.training.config import TRAIN_PRESETS, TrainConfig
+from engine.training.trainer import PREVIEW_SIZE, Trainer, install_trained_style, lr_at
 
 TINY = TrainConfig(image_size=64, batch_size=2, steps=6, style_size=64, preview_every=2,
                    checkpoint_every=3, threads=1)
