@@ -69,7 +69,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings
 
     from engine.io.paths import bundled_photos_dir
-    from studio.app import create_app
+    from studio.application import create_app
     from studio.main_window import MainWindow
 
     app = create_app(sys.argv)

@@ -5,32 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from importlib import resources
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
 
+from studio.application import APPLICATION, ORGANIZATION, create_app
 from studio.logs import setup_logging
 from studio.workers.thread import wait_for_parked
 
-ORGANIZATION, APPLICATION = "TinyStyle", "TinyStyle Studio"
 EXIT_WAIT_MS = 30_000  # longest work between two cancel checks (Core ML conversion ~16 s) + slack
 
 log = logging.getLogger(__name__)
-
-
-def stylesheet() -> str:
-    """The light theme, loaded as package data (never by a relative path)."""
-    return resources.files("studio").joinpath("studio.qss").read_text(encoding="utf-8")
-
-
-def create_app(argv: list[str]) -> QApplication:
-    app = QApplication.instance() or QApplication(argv)
-    app.setOrganizationName(ORGANIZATION)
-    app.setApplicationName(APPLICATION)
-    app.setStyle("Fusion")  # the same look on every platform; the stylesheet refines it
-    app.setStyleSheet(stylesheet())
-    return app
 
 
 def main() -> int:

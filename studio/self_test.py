@@ -83,7 +83,7 @@ def _photo() -> np.ndarray:
 
 def _resources(styles: list) -> str:
     from engine.io.paths import bundled_photos_dir, resources_dir
-    from studio.app import stylesheet
+    from studio.application import stylesheet
 
     if not styles:
         raise RuntimeError(f"no bundled styles in {resources_dir()}")
@@ -96,7 +96,7 @@ def _window() -> str:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from studio.app import create_app
+    from studio.application import create_app
     from studio.main_window import MainWindow
     from studio.workers.thread import wait_for_parked
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from engine.errors import StudioError
 from engine.runtime.capture import CaptureSource, open_capture
-from engine.runtime.stylizer import Stylizer
+
+if TYPE_CHECKING:
+    from engine.runtime.stylizer import Stylizer
 
 READ_FAILURES_TO_GIVE_UP = 30  # consecutive failed camera reads (~1 s) before reporting
 

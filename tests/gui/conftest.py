@@ -71,7 +71,7 @@ def settings(tmp_path) -> QSettings:
 
 @pytest.fixture
 def window(qtbot, settings):
-    from studio.app import create_app
+    from studio.application import create_app
     from studio.main_window import MainWindow
 
     create_app([])
