@@ -8,6 +8,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from engine.deps import TRAINING_MISSING, training_included
 from studio import icons
 from studio.dialogs.about_dialog import AboutDialog
 from studio.dialogs.export_dialog import ExportController
@@ -104,9 +105,15 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         style = bar.addMenu("&Style")
-        self._action(style, "&Train a new style…", self.open_wizard, "Ctrl+T")
-        self._action(style, "Export to &iPhone…", lambda: self.gallery.request_export("ios"),
-                     "Ctrl+E")
+        needs_torch = [
+            self._action(style, "&Train a new style…", self.open_wizard, "Ctrl+T"),
+            self._action(style, "Export to &iPhone…", lambda: self.gallery.request_export("ios"),
+                         "Ctrl+E")]
+        if not training_included():  # the light build: say why instead of failing later
+            for action in needs_torch:
+                action.setEnabled(False)
+                action.setToolTip(f"Not in this build: {TRAINING_MISSING}")
+            style.setToolTipsVisible(True)
         self._action(style, "Export &ONNX…", lambda: self.gallery.request_export("onnx"),
                      "Ctrl+Shift+E")
         self._action(style, "Stronger", lambda: self.controls.nudge(10), "Ctrl+]")

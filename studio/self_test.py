@@ -8,7 +8,6 @@ reports training and Core ML export as not included instead of failing them.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from typing import TextIO
 
 import numpy as np
 
+from engine.deps import training_included
+
 PHOTO = "mvtb-flowers1.jpg"  # the bundled photo stylized with every bundled style
 MAX_SIZE = 320  # px: small enough to be quick, large enough to run every layer for real
 TRAIN_STEPS = 2
@@ -29,11 +30,6 @@ NOT_INCLUDED = "not included in this build (no torch: the light build)"
 
 class Skipped(Exception):  # noqa: N818 (an outcome, not an error)
     """A check whose feature this build leaves out."""
-
-
-def torch_included() -> bool:
-    """Training and Core ML export need torch, which the light build leaves out."""
-    return importlib.util.find_spec("torch") is not None
 
 
 def run_self_test(out: TextIO | None = None) -> int:
@@ -165,7 +161,7 @@ def _live_video(model: Path, work: Path) -> str:
 
 def _train(style_image: Path | None, work: Path) -> str:
     """Two real optimiser steps with the VGG19 loss network, at tiny sizes, then use the model."""
-    if not torch_included():
+    if not training_included():
         raise Skipped(NOT_INCLUDED)
     from engine.io.paths import bundled_photos_dir
     from engine.runtime.stylizer import Stylizer
@@ -187,7 +183,7 @@ def _train(style_image: Path | None, work: Path) -> str:
 
 def _coreml(model: Path | None, work: Path) -> str:
     """Convert a bundled style and run the written spec with the engine's numpy reference."""
-    if not torch_included():
+    if not training_included():
         raise Skipped(NOT_INCLUDED)
     from engine.export.coreml.convert import export_coreml
     from engine.export.coreml.ios_version import model_minimum_ios

@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     model = _model_path(args.model)
     if args.onnx:
         return _export_onnx(model, args.output)
+    from engine.deps import require_training
+
+    require_training("a Core ML export")
     sizes = parse_sizes(args.size_range, args.default_size)
     if args.bundle:
         from engine.export.coreml.ios_bundle import write_ios_bundle

@@ -101,6 +101,9 @@ def _ctrl_c_cancels(token) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.deps import require_training
+
+    require_training("tinystyle train")
     from engine.progress import CancelToken
     from engine.styles import check_name
     from engine.training.trainer import Trainer, install_trained_style

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.deps import TRAINING_MISSING, training_included
 from engine.errors import StudioError
 from studio import icons
 from studio.drops import MODEL_SUFFIXES, local_paths
@@ -77,6 +78,8 @@ class GalleryPane(QWidget):
         self.details.setWordWrap(True)
         self.ios_button = QPushButton(icons.standard("ArrowDown"), "Export to iPhone")
         self.onnx_button = QPushButton("Export ONNX")
+        if not training_included():
+            self.ios_button.setToolTip(f"Not in this build: {TRAINING_MISSING}")
         self.ios_button.clicked.connect(lambda: self.request_export("ios"))
         self.onnx_button.clicked.connect(lambda: self.request_export("onnx"))
         buttons = QHBoxLayout()
@@ -152,7 +155,7 @@ class GalleryPane(QWidget):
 
     def _update_details(self) -> None:
         style = self.current_style()
-        self.ios_button.setEnabled(style is not None)
+        self.ios_button.setEnabled(style is not None and training_included())
         self.onnx_button.setEnabled(style is not None)
         if style is None:
             self.details.setText("No style selected")
@@ -184,7 +187,8 @@ class GalleryPane(QWidget):
         menu.addAction("Delete…", lambda: self._ask_delete(style)).setEnabled(not style.bundled)
         menu.addSeparator()
         menu.addAction("Reveal file", lambda: reveal(Path(style.path)))
-        menu.addAction("Export to iPhone…", lambda: self.exportRequested.emit(style, "ios"))
+        ios = menu.addAction("Export to iPhone…", lambda: self.exportRequested.emit(style, "ios"))
+        ios.setEnabled(training_included())
         menu.addAction("Export ONNX…", lambda: self.exportRequested.emit(style, "onnx"))
         menu.popup(self.list.viewport().mapToGlobal(pos))
 

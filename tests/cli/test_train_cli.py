@@ -97,3 +97,9 @@ def test_an_invalid_style_name_fails_before_training(run_cli, tmp_path, style_im
     code, _, err = run_cli("train", style_image, "--name", "Bad Name", "--out-dir", tmp_path)
     assert code == 2 and "not a valid style name" in err
     assert not (tmp_path / "Bad Name").exists()
+
+
+def test_train_without_torch_is_one_clear_error(run_cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.deps.training_included", lambda: False)
+    code, out, err = run_cli("train", tmp_path / "painting.jpg", "--name", "x")
+    assert code == 2 and "PyTorch" in err and err.startswith("error: ")

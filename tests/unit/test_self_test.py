@@ -53,7 +53,7 @@ def test_full_self_test_trains_and_exports_core_ml():
 
 def test_a_failing_check_is_reported_and_fails_the_run(monkeypatch, qapp):
     monkeypatch.setattr(self_test, "PHOTO", "no-such-photo.jpg")
-    monkeypatch.setattr(self_test, "torch_included", lambda: False)  # keep it quick
+    monkeypatch.setattr(self_test, "training_included", lambda: False)  # keep it quick
     out = io.StringIO()
     assert self_test.run_self_test(out) == 1
     lines = out.getvalue().splitlines()
