@@ -26,6 +26,9 @@ class ModelCard:
     description: str = ""
     size_multiple: int = 4  # input H and W must be multiples of this
     engine_version: str = engine.__version__
+    # Oldest runtimes known to load the file, e.g. "onnxruntime>=1.14, opencv-dnn>=5.0"; set by
+    # the ONNX export, empty in cards written before it was (they still load).
+    min_runtimes: str = ""
     model_config: dict = field(default_factory=dict)  # ModelConfig.to_dict()
 
     def to_metadata(self) -> dict[str, str]:
