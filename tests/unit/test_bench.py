@@ -177,3 +177,14 @@ def test_fast_presets_keep_the_contract_and_budget(preset):
     with torch.no_grad():
         out = net(image)
     assert out.shape == image.shape and out.min() >= 0 and out.max() <= 255
+
+
+def test_slow_models_stop_at_their_time_budget(candidates):
+    """A model slower than the budget gets MIN_ITERATIONS timed runs, the others all of theirs."""
+    results = bench.time_inference(candidates, [(64, 48)], iterations=50, warmup=0, threads=1,
+                                   budget_s=0.0)
+    assert [r.iterations for r in results] == [bench.MIN_ITERATIONS] * len(candidates)
+    seen: list[str] = []
+    results = bench.time_inference(candidates[:1], [(32, 32)], iterations=4, warmup=0, threads=1,
+                                   progress=lambda fraction, message: seen.append(message))
+    assert results[0].iterations == 4 and seen[0].startswith("timing 1 models at 32x32")
