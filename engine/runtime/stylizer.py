@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from engine.errors import BackendUnavailableError, ImageFormatError, StudioError
+from engine.errors import BackendUnavailableError, ImageFormatError, ModelLoadError, StudioError
 from engine.io.model_files import open_onnx
 from engine.models.config import ModelConfig
 from engine.progress import Progress, no_progress
@@ -153,12 +153,17 @@ class Stylizer:
 
     def _run(self, feed: dict[str, np.ndarray], session: ort.InferenceSession | None = None,
              ) -> list[np.ndarray]:
+        shape = feed[self.input_name].shape
         try:
-            return (session or self._session).run(None, feed)
+            outputs = (session or self._session).run(None, feed)
         except Exception as exc:
-            shape = feed[self.input_name].shape
             raise StudioError(f"{self.path}: the model failed on a {shape} input ({exc})") \
                 from None
+        image = outputs[0]
+        if image.ndim != 4 or image.shape[:2] != (1, 3):  # e.g. a model copied in by hand
+            raise ModelLoadError(f"{self.path}: returns {image.shape} for a {shape} image, "
+                                 "not an RGB image", hint="re-import it, or use another model")
+        return outputs
 
     def _stylize_float(self, rgb: np.ndarray, tile_size: int | None, progress: Progress,
                        ) -> np.ndarray:

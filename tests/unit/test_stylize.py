@@ -204,3 +204,14 @@ def test_progress_between_tiles_can_cancel(stylizer, photo):
     with pytest.raises(Cancelled):
         stylizer.stylize(photo, tile_size=128, progress=cancel_after_two)
     assert seen == sorted(seen) and len(seen) == 2
+
+
+@pytest.mark.parametrize("channels", [1, 4])
+def test_a_model_copied_in_by_hand_with_wrong_channels_is_a_clear_error(tmp_path, photo,
+                                                                        channels):
+    """Import refuses such models; one copied straight into the styles folder fails cleanly."""
+    from hostile_cases import channels_model
+
+    stylizer = Stylizer(channels_model(tmp_path / "bad.onnx", channels))
+    with pytest.raises(ModelLoadError, match="not an RGB image"):
+        stylizer.stylize(photo)
