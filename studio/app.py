@@ -29,6 +29,9 @@ def main() -> int:
     window = MainWindow(QSettings(ORGANIZATION, APPLICATION))
     window.errors.install_excepthook()
     window.show()
+    from engine.logs import quiet_onnxruntime
+
+    quiet_onnxruntime()  # no telemetry; after show(), so loading ORT does not delay the window
     code = app.exec()
     if not wait_for_parked(EXIT_WAIT_MS):
         # Destroying a running QThread aborts; exit without destructors instead. Writes are
