@@ -68,7 +68,8 @@ def convert_network(
     _check_options(out_path, fmt, bits)
     sizes.check(net.config.size_multiple, out_path)
     card = dataclasses.replace(card, size_multiple=net.config.size_multiple,
-                               model_config=card.model_config or net.config.to_dict())
+                               model_config=card.model_config or net.config.to_dict(),
+                               min_runtimes="")  # the ONNX file's runtimes, not Core ML's
     progress(0.1, "converting with coremltools")
     if fmt == "mlmodel":
         spec = _neuralnetwork_spec(net, sizes, bits, out_path, progress)
