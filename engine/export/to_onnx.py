@@ -143,7 +143,7 @@ def quantize_conv_weights(model: onnx.ModelProto) -> None:
     """Replace each float Conv kernel initializer by int8 + per-channel scale + DequantizeLinear.
 
     Symmetric per-output-channel quantisation: scale = max|w| / 127, zero point 0. Needs opset
-    13+ for the ``axis`` attribute, which the dynamo exporter always satisfies.
+    13+ for the ``axis`` attribute, the reason OPSET is 13.
     """
     graph = model.graph
     inits = {init.name: init for init in graph.initializer}
