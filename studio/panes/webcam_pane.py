@@ -305,11 +305,13 @@ class WebcamPane(QWidget):
         target = (folder or self._output_folder()) / time.strftime("tinystyle-%Y%m%d-%H%M%S.png")
         image = LoadedImage(self._last.output, None, None)
         worker = JobWorker(save_job(image, InferenceSettings(), target))
-        worker.finished.connect(self.snapshotSaved)
-        worker.finished.connect(lambda path: self.fileWritten.emit(f"Snapshot saved: {path.name}",
-                                                                   path))
+        worker.finished.connect(self._on_snapshot_saved)  # a method: runs on the UI thread
         worker.failed.connect(self._errors.show_error)
         self._jobs.start("snapshot", worker)
+
+    def _on_snapshot_saved(self, path: Path) -> None:
+        self.fileWritten.emit(f"Snapshot saved: {path.name}", path)  # the notice first
+        self.snapshotSaved.emit(path)
 
     def start_recording(self, path: Path) -> None:
         self._session.recorder.start(path, self._session.source_fps or self._fps)
