@@ -44,7 +44,7 @@ lock:
 	rm -rf .lock-venv && $(PY) -m venv .lock-venv
 	.lock-venv/bin/pip install -q --upgrade pip
 	.lock-venv/bin/pip install -q torch==2.13.0
-	.lock-venv/bin/pip install -q -e ".[test,peers]"
+	.lock-venv/bin/pip install -q -e ".[test,peers,dist]"  # every extra make installs
 	{ head -2 constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
