@@ -26,17 +26,14 @@ CROP = (slice(120, 360), slice(160, 480))  # rows, columns of a 640x480 frame
 
 def main(style: str, video: Path, out: Path) -> None:
     stylizer, steady = Stylizer(find_style(style).path, threads=2), TemporalFilter()
-    feed, stop = LiveFeed(CaptureSource(path=str(video)), size=(640, 480), pace_fps=0), \
-        threading.Event()
+    feed = LiveFeed(CaptureSource(path=str(video)), size=(640, 480), pace_fps=0)
     raw_frames, steady_frames = [], []
-    for i, rgb in enumerate(feed.frames(stop)):
+    for i, rgb in enumerate(feed.frames(threading.Event(), limit=START + COUNT)):
         raw = stylize_frame(stylizer, rgb)
-        held = steady(rgb, raw)
+        held = steady(rgb, raw)  # every frame, so the filter has its history
         if i >= START:
             raw_frames.append(raw[CROP])
             steady_frames.append(held[CROP])
-        if i == START + COUNT - 1:
-            stop.set()
     feed.close()
     rows = []
     for frames in (raw_frames, steady_frames):

@@ -146,17 +146,12 @@ def _live_video(model: Path, work: Path) -> str:
         writer.write(frame)
     writer.release()
     stylizer, feed = Stylizer(model), LiveFeed(CaptureSource(path=str(clip)), pace_fps=0)
-    stop = threading.Event()
-    done = 0
     try:
-        for rgb in feed.frames(stop):
+        for rgb in feed.frames(threading.Event(), limit=VIDEO_FRAMES):
             _check_stylized(rgb, stylize_frame(stylizer, rgb))
-            done += 1
-            if done == VIDEO_FRAMES:
-                stop.set()
     finally:
         feed.close()
-    return f"{done} frames of a {clip.suffix} clip read and stylized"
+    return f"{feed.frames_read} frames of a {clip.suffix} clip read and stylized"
 
 
 def _train(style_image: Path | None, work: Path) -> str:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from engine.errors import StudioError
@@ -39,19 +38,17 @@ class Flicker:
 def measure_flicker(stylize: FrameStylizer, video: Path, *, frames: int = 150,
                     size: tuple[int, int] = (640, 480)) -> Flicker:
     """Run ``stylize`` over the first ``frames`` frames of ``video`` (never past its end)."""
-    capture = cv2.VideoCapture(str(video))
-    available = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    capture.release()
-    count = min(frames, available) if available > 0 else frames
+    feed = LiveFeed(CaptureSource(path=str(video)), size=size, pace_fps=0)
+    feed.open()
+    count = min(frames, feed.frame_count) if feed.frame_count else frames  # never the loop seam
     if count < 2:
+        feed.close()
         raise StudioError(f"{video}: need at least 2 frames to measure flicker")
-    feed, stop = LiveFeed(CaptureSource(path=str(video)), size=size, pace_fps=0), threading.Event()
     sums = np.zeros(4)  # |d source|, |d stylized| over all pixels; the same over static pixels
     static_pixels = total_pixels = 0
     previous = None
-    seen = 0
     try:
-        for rgb in feed.frames(stop):
+        for rgb in feed.frames(threading.Event(), limit=count):
             out = stylize(rgb).astype(np.int16)
             src = rgb.astype(np.int16)
             if previous is not None:
@@ -62,12 +59,9 @@ def measure_flicker(stylize: FrameStylizer, video: Path, *, frames: int = 150,
                 static_pixels += int(still.sum())
                 total_pixels += still.size
             previous = (src, out)
-            seen += 1
-            if seen == count:
-                stop.set()
     finally:
         feed.close()
     if static_pixels == 0:
         raise StudioError(f"{video}: no pixel stays still, so static flicker is undefined")
-    return Flicker(frames=seen, overall=sums[1] / max(sums[0], 1.0),
+    return Flicker(frames=feed.frames_read, overall=sums[1] / max(sums[0], 1.0),
                    static=sums[3] / max(sums[2], 1.0), static_share=static_pixels / total_pixels)

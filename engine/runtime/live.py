@@ -36,20 +36,23 @@ class LiveFeed:
         self.source, self.size, self.mirror, self.pace_fps = source, size, mirror, pace_fps
         self.frames_read = 0
         self.fps = 0.0  # the source's own frame rate, 0 if unknown; set by open()
+        self.frame_count = 0  # frames in a video file, 0 for cameras or unknown; set by open()
         self._capture: cv2.VideoCapture | None = None
 
     def open(self) -> None:
         """Open the source; StudioError saying what to try if it cannot be opened."""
         self._capture = open_capture(self.source, self.size)
         self.fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
 
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
 
-    def frames(self, stop: threading.Event) -> Iterator[np.ndarray]:
-        """uint8 (H, W, 3) RGB frames until ``stop`` is set; StudioError when none come."""
+    def frames(self, stop: threading.Event, limit: int | None = None) -> Iterator[np.ndarray]:
+        """uint8 (H, W, 3) RGB frames until ``stop`` is set (or ``limit`` frames were given);
+        StudioError when none come."""
         if self._capture is None:
             self.open()
         assert self._capture is not None
@@ -70,6 +73,8 @@ class LiveFeed:
             failures = 0
             self.frames_read += 1
             yield self._prepare(bgr)
+            if limit is not None and self.frames_read >= limit:
+                return
             if period:
                 next_due = max(next_due + period, time.perf_counter() - period)
                 stop.wait(max(0.0, next_due - time.perf_counter()))
