@@ -7,6 +7,7 @@ command with one clear line; the studio greys out the option and says why in a t
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 
 from engine.errors import StudioError
@@ -15,6 +16,7 @@ TRAINING_MISSING = "training and iPhone (Core ML) export need PyTorch, which thi
 TRAINING_HINT = "use the full build, or install the Python package (pip install tinystyle-studio)"
 
 
+@functools.cache  # asked on every gallery selection; an install does not change while running
 def training_included() -> bool:
     """Whether torch (training, Core ML conversion) can be imported here."""
     return importlib.util.find_spec("torch") is not None

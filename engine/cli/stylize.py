@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.styles import check_style_file, find_style
 
     style = find_style(args.style)
-    check_style_file(style.path)  # the checks an import makes: a model file may be anything
+    if not style.bundled:  # the checks an import makes: a model file may be anything
+        check_style_file(style.path)
     stylizer = Stylizer(style.path, threads=args.threads)
     jobs = plan_jobs(images, args, style.name)
     failures = _run_jobs(jobs, stylizer, args)
