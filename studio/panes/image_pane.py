@@ -158,13 +158,15 @@ class ImagePane(QWidget):
 
     def _start_job(self, kind: str, worker: JobWorker) -> None:
         """Run a save or batch with the progress bar and Cancel button bound to it."""
-        worker.done.connect(lambda: self._on_job_done(worker))
+        # Methods, not lambdas: PySide runs a lambda in the emitting (worker) thread, and
+        # widgets may only be touched from the UI thread.
+        worker.done.connect(self._on_job_done)
         self._job_kind = kind
         self._show_batch_controls(True)
         self._jobs.start(kind, worker)
 
-    def _on_job_done(self, worker: JobWorker) -> None:
-        if self._jobs.worker(self._job_kind) in (worker, None):
+    def _on_job_done(self) -> None:
+        if self._jobs.worker(self._job_kind) in (self.sender(), None):
             self._show_batch_controls(False)  # not when a newer job took over the controls
 
     # -- opening -----------------------------------------------------------------------------
@@ -286,11 +288,14 @@ class ImagePane(QWidget):
         worker = JobWorker(save_job(self._image, self._settings_now(None), target, overwrite))
         worker.finished.connect(self._on_saved)
         worker.failed.connect(self._on_save_failed)
-        worker.cancelled.connect(lambda: self.status.setText("Save cancelled"))
+        worker.cancelled.connect(self._on_save_cancelled)
         worker.progress.connect(self._on_save_progress)
         self.status.setText(f"Saving {target.name} at full size…")
         self.progress.setRange(0, 0)  # busy until a tiled (large) photo reports its tiles
         self._start_job("save", worker)
+
+    def _on_save_cancelled(self) -> None:
+        self.status.setText("Save cancelled")
 
     def _on_save_progress(self, done: int, total: int, what: str) -> None:
         self.progress.setRange(0, total)
