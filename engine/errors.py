@@ -23,6 +23,10 @@ class ImageFormatError(StudioError):
     """An input file that is not a usable image (empty, truncated, corrupt, too large...)."""
 
 
+class VideoFormatError(StudioError):
+    """An input that is not a usable video (no video track, corrupt) or an output it cannot be."""
+
+
 class ModelLoadError(StudioError):
     """A model file that is not one of ours, is corrupt, or has the wrong inputs."""
 

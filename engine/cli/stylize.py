@@ -1,7 +1,8 @@
-"""`tinystyle stylize`: apply a style to image files and folders.
+"""`tinystyle stylize`: apply a style to image files and folders, or to one video file.
 
 One Stylizer serves the whole batch. A bad file is reported on one line and skipped; the run
 goes on and exits 2 at the end. Inputs are never overwritten, outputs only with --overwrite.
+A video input (by its extension) is stylized frame by frame into a new video with its audio.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cli.progress_bar import ProgressBar
 from engine.errors import StudioError
 from engine.io.files import check_file_name
+
+if TYPE_CHECKING:
+    from engine.styles import Style
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +29,14 @@ FORMATS = ("png", "jpg", "webp")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "stylize", help="apply a style to images and folders",
-        description="Apply a style to image files and folders (recursively). Writes "
-                    "<stem>-<style>.<ext> beside each input (or in --out-dir) and prints each "
+        "stylize", help="apply a style to images, folders or a video",
+        description="Apply a style to image files and folders (recursively), or to one video "
+                    "file (same frame rate, length and audio). Writes <stem>-<style>.<ext> "
+                    "beside each input (or in --out-dir; a video becomes .mp4) and prints each "
                     "written path.",
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files or folders, or one video file (.mp4, .mov, .mkv...)")
     p.add_argument("--style", required=True, metavar="NAME|MODEL.onnx",
                    help="a style name (see `tinystyle styles`) or an .onnx model file")
     p.add_argument("--strength", type=float, default=1.0,
@@ -50,6 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="output format (default: the input's, or png if it cannot be written)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing outputs (inputs are never replaced)")
+    p.add_argument("--no-steady", dest="steady", action="store_false",
+                   help="video: skip the temporal filter that keeps still parts from shimmering")
     p.set_defaults(func=run)
 
 
@@ -71,28 +80,72 @@ class Job:
 
 def run(args: argparse.Namespace) -> int:
     from engine.io.images import find_images  # numpy and Pillow: only when stylizing
+    from engine.runtime.capture import VIDEO_SUFFIXES  # OpenCV: likewise
 
     if not 0.0 <= args.strength <= 1.0:
         raise StudioError(f"--strength {args.strength:g} is outside 0..1",
                           hint="0 keeps the photo, 1 is the full style")
+    videos = [p for p in map(Path, args.inputs) if p.suffix.lower() in VIDEO_SUFFIXES
+              and not p.is_dir()]
+    if videos:
+        return _run_video(videos, args)
     images = find_images(args.inputs)
     if not images:
         raise StudioError(f"no image files found in: {', '.join(map(str, args.inputs))}")
     if args.output is not None:
         _check_single_output(args, len(images))
-    # Imported here: they pull in onnxruntime, which `tinystyle --help` does not need.
+    # Imported here: it pulls in onnxruntime, which `tinystyle --help` does not need.
     from engine.runtime.stylizer import Stylizer
-    from engine.styles import check_style_file, find_style
 
-    style = find_style(args.style)
-    if not style.bundled:  # the checks an import makes: a model file may be anything
-        check_style_file(style.path)
+    style = _find_style(args)
     stylizer = Stylizer(style.path, threads=args.threads)
     jobs = plan_jobs(images, args, style.name)
     failures = _run_jobs(jobs, stylizer, args)
     if failures and len(jobs) > 1:
         print(f"error: {failures} of {len(jobs)} images failed", file=sys.stderr)
     return 2 if failures else 0
+
+
+def _find_style(args: argparse.Namespace) -> Style:
+    """The style to apply, checked (onnxruntime is imported here: `--help` needs none)."""
+    from engine.styles import check_style_file, find_style
+
+    style = find_style(args.style)
+    if not style.bundled:  # the checks an import makes: a model file may be anything
+        check_style_file(style.path)
+    return style
+
+
+def _run_video(videos: list[Path], args: argparse.Namespace) -> int:
+    """One video in, one stylized video out (``<stem>-<style>.mp4`` unless -o names it)."""
+    from engine.runtime.video import output_format, probe_video, stylize_video
+
+    if len(args.inputs) != 1:
+        raise StudioError(f"{videos[0]}: a video is stylized on its own, not with other inputs",
+                          hint="run `tinystyle stylize` once per video")
+    if args.format or args.tile_size:
+        raise StudioError("--format and --tile-size are for images; a video's format follows "
+                          "its output name (-o out.mp4)")
+    source = videos[0]
+    info = probe_video(source)  # bad input and outputs fail before the model loads
+    style = _find_style(args)
+    name = f"{source.stem}-{style.name}.mp4"
+    target = args.output or (args.out_dir / name if args.out_dir else source.with_name(name))
+    output_format(target)
+    if target.exists() and not args.overwrite:
+        raise StudioError(f"{target}: already exists (use --overwrite to replace it)")
+    from engine.runtime.stylizer import Stylizer
+
+    stylizer = Stylizer(style.path, threads=args.threads)
+    with ProgressBar(info.frames, "stylize") as bar:
+        result = stylize_video(
+            source, target, stylizer, strength=args.strength,
+            preserve_colors=args.preserve_colors, max_size=args.max_size, steady=args.steady,
+            progress=lambda fraction, message: bar.update(bar.done + 1, suffix=source.name))
+    log.info("%s: %d frames, %s, audio %s", target, result.frames, result.video_codec,
+             result.audio or "none")
+    print(target)
+    return 0
 
 
 def _check_single_output(args: argparse.Namespace, count: int) -> None:
