@@ -1,4 +1,5 @@
-"""Webcam mode: pick a camera or video file, watch it stylized live, snapshot and record.
+"""Webcam mode: pick a camera or video file, watch it stylized live, snapshot and record;
+export a video file stylized whole (``VideoExportBar``).
 
 The pane only shows what the LiveSession delivers and forwards the user's choices to it.
 Cameras are probed by a background job: with no camera the pane shows what to try instead.
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -29,6 +31,7 @@ from engine.runtime.capture import RESOLUTIONS, VIDEO_SUFFIXES, CaptureSource, p
 from studio import icons
 from studio.error_dialog import ErrorReporter
 from studio.panes.compare_view import CompareView, ViewMode
+from studio.panes.video_export_bar import VideoExportBar
 from studio.state import StudioState
 from studio.workers.image_jobs import LoadedImage, save_job, unique_path
 from studio.workers.inference_worker import InferenceResult, InferenceSettings
@@ -86,6 +89,7 @@ class WebcamPane(QWidget):
         self.source.setMinimumWidth(200)
         self.source.setToolTip("Camera or video file")
         self.source.activated.connect(self._on_source_activated)
+        self.source.currentIndexChanged.connect(self._on_source_changed)
         self.resolution = QComboBox()
         self.resolution.addItems(list(RESOLUTIONS))
         self.resolution.setCurrentText("640 x 480")
@@ -103,8 +107,13 @@ class WebcamPane(QWidget):
         self.record_button = QPushButton(icons.standard("DialogNoButton"), "Record")
         self.record_button.setCheckable(True)
         self.record_button.toggled.connect(self._on_record_toggled)
+        self.export_bar = VideoExportBar(self._state, self._jobs, self._errors, self._settings)
+        self.export_bar.fileWritten.connect(self.fileWritten)
         self.readout = QLabel("—")
         self.readout.setObjectName("readout")
+        # Ignored: a long readout (a file name, the export bar's progress beside it) is cut
+        # at the window's edge instead of widening the window.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.setSpacing(6)
         for widget in (QLabel("Source"), self.source, self.resolution, self.mirror,
@@ -114,6 +123,7 @@ class WebcamPane(QWidget):
         top.addWidget(self.start_button)
         bottom = QHBoxLayout()
         bottom.addWidget(self.readout, 1)
+        bottom.addWidget(self.export_bar)
         bottom.addWidget(self.snapshot_button)
         bottom.addWidget(self.record_button)
         self.stack = QStackedWidget()
@@ -216,6 +226,9 @@ class WebcamPane(QWidget):
         if start:
             self.start()
         self._update_enabled()
+
+    def _on_source_changed(self, _index: int) -> None:
+        self.export_bar.set_source(self.current_source())
 
     def _on_source_activated(self, index: int) -> None:
         if self.source.itemData(index) is None and self.source.itemText(index) == "Video file…":
