@@ -123,7 +123,10 @@ def stylize_video(
             done = 0
             for packet in _packets(container, source, video_in, audio_in):
                 if packet.stream is audio_in:
-                    writer.audio(packet)
+                    if writer.copies_audio:
+                        writer.copy_audio(packet)
+                    else:
+                        writer.encode_audio(_decoded(packet, source, done))
                     continue
                 for frame in _decoded(packet, source, done):
                     if cancel is not None:
@@ -162,18 +165,18 @@ class _Writer:
         self.stream.codec_context.time_base = video_in.time_base  # the source's own clock
         self.time_base = video_in.time_base
         self._last_pts: int | None = None
-        self.audio_in, self.audio_out, self.audio_note = audio_in, None, ""
+        self.audio_out, self.audio_note, self.copies_audio = None, "", False
         if audio_in is not None:
             name = audio_in.codec_context.name
-            if name in output.supported_codecs and (
-                    output.format.name != "mp4" or name in MP4_AUDIO_CODECS):
-                self.audio_out, self.audio_note = output.add_stream_from_template(audio_in), \
-                    f"copied {name}"
+            self.copies_audio = name in output.supported_codecs and (
+                output.format.name != "mp4" or name in MP4_AUDIO_CODECS)
+            if self.copies_audio:
+                self.audio_out = output.add_stream_from_template(audio_in)
+                self.audio_note = f"copied {name}"
             else:
                 self.audio_out = output.add_stream(FALLBACK_AUDIO_CODEC, rate=audio_in.rate,
                                                    layout=_named_layout(audio_in.layout))
                 self.audio_note = f"{name} -> {FALLBACK_AUDIO_CODEC}"
-        self._copy_audio = self.audio_note.startswith("copied")
 
     def crop(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) RGB -> even-sided, contiguous for the network."""
@@ -194,19 +197,19 @@ class _Writer:
             frame.duration = source_frame.duration
         self._mux(self.stream.encode(frame))
 
-    def audio(self, packet: av.Packet) -> None:
-        if self._copy_audio:
-            if packet.dts is not None:  # the demuxer's empty end-of-stream packet has none
-                packet.stream = self.audio_out
-                self.output.mux(packet)
-            return
-        for frame in packet.decode():
+    def copy_audio(self, packet: av.Packet) -> None:
+        if packet.dts is not None:  # the demuxer's empty end-of-stream packet has none
+            packet.stream = self.audio_out
+            self.output.mux(packet)
+
+    def encode_audio(self, frames: list[av.AudioFrame]) -> None:
+        for frame in frames:
             self._mux(self.audio_out.encode(frame))
 
     def finish(self) -> None:
         """Drain the encoders (they hold back frames to look ahead)."""
         self._mux(self.stream.encode(None))
-        if self.audio_out is not None and not self._copy_audio:
+        if self.audio_out is not None and not self.copies_audio:
             self._mux(self.audio_out.encode(None))
 
     def _mux(self, packets: list[av.Packet]) -> None:
@@ -270,7 +273,7 @@ def _packets(container: av.container.InputContainer, path: Path, *streams: objec
         yield packet
 
 
-def _decoded(packet: av.Packet, path: Path, done: int) -> list[av.VideoFrame]:
+def _decoded(packet: av.Packet, path: Path, done: int) -> list[av.VideoFrame | av.AudioFrame]:
     import av
 
     try:
