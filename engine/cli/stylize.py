@@ -43,8 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="0..1: blend of the original (0) and the stylized image (1)")
     p.add_argument("--preserve-colors", action="store_true",
                    help="keep the photo's colours, take only the style's light and texture")
+    p.add_argument("--stroke-size", type=float, metavar="S",
+                   help="images: size of the style's strokes relative to the picture, the same "
+                        "at any resolution (default 1; 2 doubles them, 0.5 halves them; "
+                        "0.25..4)")
     p.add_argument("--max-size", type=_positive_int, metavar="N",
-                   help="run the network at most N px on the long side (bigger, coarser strokes)")
+                   help="video: run the network at most N px on the long side (faster, coarser "
+                        "strokes)")
     p.add_argument("--tile-size", type=_positive_int, metavar="N",
                    help="process big images in N px tiles to bound memory")
     p.add_argument("--threads", type=_positive_int, metavar="N", help="CPU threads for inference")
@@ -89,6 +94,13 @@ def run(args: argparse.Namespace) -> int:
               and not p.is_dir()]
     if videos:
         return _run_video(videos, args)
+    if args.max_size is not None:
+        raise StudioError("--max-size is for videos; an image's strokes are set by --stroke-size",
+                          hint="--stroke-size 2 gives strokes twice as big")
+    from engine.runtime.stylizer import check_stroke_size  # onnxruntime: only when stylizing
+
+    args.stroke_size = 1.0 if args.stroke_size is None else args.stroke_size
+    check_stroke_size(args.stroke_size)
     images = find_images(args.inputs)
     if not images:
         raise StudioError(f"no image files found in: {', '.join(map(str, args.inputs))}")
@@ -126,6 +138,9 @@ def _run_video(videos: list[Path], args: argparse.Namespace) -> int:
     if args.format or args.tile_size:
         raise StudioError("--format and --tile-size are for images; a video's format follows "
                           "its output name (-o out.mp4)")
+    if args.stroke_size is not None:
+        raise StudioError("--stroke-size is for images; a video runs at its own resolution",
+                          hint="--max-size N caps it (faster, coarser strokes)")
     source = videos[0]
     info = probe_video(source)  # bad input and outputs fail before the model loads
     style = _find_style(args)
@@ -183,7 +198,7 @@ def _stylize_one(job: Job, stylizer, args: argparse.Namespace) -> None:
 
     image = load_image(job.source)
     rgb = stylizer.stylize(image.rgb, strength=args.strength, preserve_colors=args.preserve_colors,
-                           max_size=args.max_size, tile_size=args.tile_size)
+                           stroke_size=args.stroke_size, tile_size=args.tile_size)
     if job.target.exists() and not args.overwrite:  # may have appeared while we worked
         raise StudioError(f"{job.target}: already exists (use --overwrite to replace it)")
     save_image(job.target, rgb, image.alpha)

@@ -3,12 +3,17 @@
 Images in and out are uint8 (H, W, 3) RGB. The network sees float32 (1, 3, H, W) 0..255 padded
 to a multiple of the card's ``size_multiple``. Images too large for ``ACTIVATION_BUDGET`` run
 tile by tile (``engine.runtime.tiling``).
+
+A network's strokes have a fixed size in *its* pixels, so a photo run at full size looks subtler
+the more pixels it has. Photos are therefore run at a working size set by the stroke size alone
+(``working_size``), then resized back: the strokes are the same share of the frame at any size.
 """
 
 from __future__ import annotations
 
 import math
 import os
+from numbers import Real
 from pathlib import Path
 
 import cv2
@@ -20,7 +25,14 @@ from engine.errors import BackendUnavailableError, ImageFormatError, ModelLoadEr
 from engine.io.model_files import open_onnx
 from engine.models.config import ModelConfig
 from engine.progress import Progress, no_progress
-from engine.runtime.arrays import MIN_SIDE, pad_to_multiple, round_down, to_hwc, to_nchw
+from engine.runtime.arrays import (
+    MIN_SIDE,
+    pad_to_multiple,
+    round_down,
+    round_up,
+    to_hwc,
+    to_nchw,
+)
 from engine.runtime.tiling import Tiler
 
 # Execution providers worth using when present, best first; the CPU one is always added last.
@@ -30,6 +42,13 @@ ACTIVATION_BUDGET = 512 * 2**20  # bytes of float32 activations one run may use 
 LIVE_ACTIVATIONS = 4  # full-resolution activation buffers alive at once (measured order)
 UNKNOWN_WIDTH = 32  # channels at full resolution assumed for models that are not ours
 BAND_ROWS = 256  # rows per band in the final colour/strength pass
+# Working long side at stroke size 1. The styles were trained on crops of photos whose short side
+# was 256..512 px, so 512 px photos show the painting's own scale, which reads as coarse on a
+# screen; 1024 px keeps the strokes clearly visible yet lets a face or a building read as such.
+BASE_WORKING_SIDE = 1024
+STROKE_SIZES = (0.25, 4.0)  # accepted stroke sizes: working long sides of 4096 down to 256 px
+MIN_SHORT_SHARE = 0.5  # a panorama's working short side stays >= this share of the base side...
+MAX_LONG_SHARE = 3.0  # ...unless its long side would exceed this many base sides (a thin strip)
 
 
 class Stylizer:
@@ -76,33 +95,54 @@ class Stylizer:
 
     def stylize(
         self, rgb: np.ndarray, *, strength: float = 1.0, preserve_colors: bool = False,
-        max_size: int | None = None, tile_size: int | None = None,
-        progress: Progress = no_progress,
+        stroke_size: float | None = None, max_size: int | None = None,
+        tile_size: int | None = None, progress: Progress = no_progress,
     ) -> np.ndarray:
         """Stylise a uint8 (H, W, 3) RGB image; returns uint8 (H, W, 3), the input size.
 
         ``strength`` 0..1 blends with the original (0 returns it unchanged). ``preserve_colors``
-        keeps the original chroma and takes only luminance from the style. ``max_size`` runs the
-        network at most at that long side (bigger strokes, faster) and scales back up.
-        ``tile_size`` forces tiles of that side; None tiles only images too large for memory.
-        ``progress`` is called between tiles and may raise ``Cancelled`` to stop there.
+        keeps the original chroma and takes only luminance from the style; both apply at full
+        size. ``stroke_size`` (photos; bigger is coarser) runs the network at
+        ``working_size``, up or down, so the look does not depend on the pixel count.
+        ``max_size`` (video streams: speed) only caps the network's long side. With neither,
+        the network runs at the image's own size. ``tile_size`` forces tiles of that side;
+        None tiles only images too large for memory. ``progress`` is called between tiles and
+        may raise ``Cancelled`` to stop there.
         """
         _check_rgb(rgb)
         if not 0.0 <= strength <= 1.0:
             raise StudioError(f"strength must be between 0 and 1, not {strength}")
+        if stroke_size is not None and max_size is not None:
+            raise StudioError("give a stroke size or a maximum size, not both")
+        if stroke_size is not None:
+            check_stroke_size(stroke_size)
         if max_size is not None and max_size < MIN_SIDE:
             raise StudioError(f"max_size must be at least {MIN_SIDE} px, not {max_size}")
         if strength == 0.0:
             return rgb.copy()
         height, width = rgb.shape[:2]
-        out = self._stylize_float(_fit(rgb, max_size), tile_size, progress)
-        if out.shape[:2] != (height, width):
-            out = cv2.resize(out, (width, height), interpolation=cv2.INTER_CUBIC)
+        out = self._stylize_float(self._network_input(rgb, stroke_size, max_size), tile_size,
+                                  progress)
+        out = resize(out, height, width)
         result = np.empty_like(rgb)
         for y in range(0, height, BAND_ROWS):  # bands keep float temporaries small
             rows = slice(y, y + BAND_ROWS)
             result[rows] = _finish(out[rows], rgb[rows], strength, preserve_colors)
         return result
+
+    def _network_input(self, rgb: np.ndarray, stroke_size: float | None, max_size: int | None,
+                       ) -> np.ndarray:
+        """``rgb`` resized to the size the network should see (fixed-size models: unchanged,
+        ``_stylize_float`` fits them itself)."""
+        height, width = rgb.shape[:2]
+        if self._fixed_size is not None:
+            return rgb
+        if stroke_size is not None:
+            return resize(rgb, *working_size(height, width, stroke_size, self.multiple))
+        if max_size is not None and max(height, width) > max_size:
+            scale = max_size / max(height, width)
+            return resize(rgb, max(1, round(height * scale)), max(1, round(width * scale)))
+        return rgb
 
     def run_frame(self, rgb: np.ndarray) -> np.ndarray:
         """Webcam fast path: no resize, no padding, buffers reused between frames.
@@ -171,9 +211,8 @@ class Stylizer:
         height, width = rgb.shape[:2]
         if self._fixed_size is not None:
             fixed_h, fixed_w = self._fixed_size
-            resized = cv2.resize(rgb, (fixed_w, fixed_h), interpolation=cv2.INTER_AREA)
-            out = to_hwc(self._run({self.input_name: to_nchw(resized)})[0])
-            return cv2.resize(out, (width, height), interpolation=cv2.INTER_CUBIC)
+            out = to_hwc(self._run({self.input_name: to_nchw(resize(rgb, fixed_h, fixed_w))})[0])
+            return resize(out, height, width)
         padded = pad_to_multiple(rgb, self.multiple)
         pixels = padded.shape[0] * padded.shape[1]
         auto = tile_size is None and pixels > self._max_pixels()
@@ -209,14 +248,41 @@ def _check_rgb(rgb: object) -> None:
         raise ImageFormatError(f"expected a uint8 (H, W, 3) RGB image, got {desc}")
 
 
-def _fit(rgb: np.ndarray, max_size: int | None) -> np.ndarray:
-    """Downscale so the long side is at most ``max_size`` (area filter: no aliasing)."""
-    height, width = rgb.shape[:2]
-    if max_size is None or max(height, width) <= max_size:
-        return rgb
-    scale = max_size / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+def check_stroke_size(stroke_size: float) -> None:
+    """Raise ``StudioError`` unless ``stroke_size`` is a number within ``STROKE_SIZES``."""
+    low, high = STROKE_SIZES
+    if isinstance(stroke_size, bool) or not isinstance(stroke_size, Real) \
+            or not low <= stroke_size <= high:  # also refuses NaN
+        raise StudioError(f"stroke size must be between {low:g} and {high:g}, not {stroke_size}",
+                          hint="1 is the usual look; 2 doubles the strokes, 0.5 halves them")
+
+
+def working_size(height: int, width: int, stroke_size: float, multiple: int = 1,
+                 ) -> tuple[int, int]:
+    """(height, width) the network runs at for a photo of that size: its aspect ratio, long side
+    ``BASE_WORKING_SIDE / stroke_size``, both sides multiples of ``multiple``.
+
+    Wide panoramas get a longer side so that their short side keeps ``MIN_SHORT_SHARE`` of it
+    (a 4:1 one would otherwise be a 256 px strip), up to ``MAX_LONG_SHARE`` times it.
+    """
+    check_stroke_size(stroke_size)
+    side = BASE_WORKING_SIDE / stroke_size
+    long_, short = max(height, width), min(height, width)
+    scale = max(side / long_, side * MIN_SHORT_SHARE / short)
+    scale = min(scale, side * MAX_LONG_SHARE / long_)
+    low = round_up(MIN_SIDE, multiple)
+    return (max(low, round(height * scale / multiple) * multiple),
+            max(low, round(width * scale / multiple) * multiple))
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` (uint8 or float32, HxWx3) at (height, width): area when shrinking (no aliasing),
+    bicubic when enlarging; the same array when the size already matches."""
+    if image.shape[:2] == (height, width):
+        return image
+    shrink = height <= image.shape[0] and width <= image.shape[1]
+    return cv2.resize(image, (width, height),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
 def _finish(stylized: np.ndarray, rgb: np.ndarray, strength: float, preserve_colors: bool,

@@ -1,7 +1,8 @@
 """Image mode: open, drop or paste photos; live before/after; save; batch folders.
 
 Everything slow (decoding, the network, encoding) runs in workers: live previews go through
-the shared inference worker (latest request wins), opening/saving/batches through jobs.
+the shared inference worker (latest request wins), opening/saving/batches through jobs. Preview
+and save run the network at the same working size (the stroke size's), so they look alike.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from studio import icons
 from studio.drops import local_paths
 from studio.error_dialog import ErrorReporter
 from studio.panes.compare_view import CompareView
+from studio.panes.style_controls import StrokeSizeControl
 from studio.qimage import from_qimage, to_qimage
 from studio.state import StudioState
 from studio.workers.image_jobs import (
@@ -48,7 +50,6 @@ from studio.workers.inference_worker import (
 )
 from studio.workers.job_worker import JobRunner, JobWorker
 
-PREVIEW_MAX_PX = 1280  # the live preview runs the network at most this size; Save is full size
 DEBOUNCE_MS = 120  # slider drags coalesce into one request per pause
 # Save As file types: the first suffix is the one a name gets when the user picks that type.
 SAVE_TYPES = {"PNG image (*.png)": (".png",), "JPEG image (*.jpg *.jpeg)": (".jpg", ".jpeg"),
@@ -103,7 +104,8 @@ class ImagePane(QWidget):
         self._build()
         inference.resultReady.connect(self._on_inference_result)
         inference.failed.connect(errors.show_error)
-        for signal in (state.styleChanged, state.strengthChanged, state.preserveColorsChanged):
+        for signal in (state.styleChanged, state.strengthChanged, state.preserveColorsChanged,
+                       state.strokeSizeChanged):
             signal.connect(self._schedule)
         self._update_enabled()
 
@@ -119,6 +121,9 @@ class ImagePane(QWidget):
         for button in (self.open_button, self.paste_button, self.save_button, self.save_as_button):
             bar.addWidget(button)
         bar.addStretch(1)
+        self.stroke_size = StrokeSizeControl(self._state, self._settings)
+        bar.addWidget(self.stroke_size)
+        bar.addSpacing(12)
         bar.addWidget(self.fit_button)
         bar.addWidget(self.actual_button)
         self.progress = QProgressBar()
@@ -223,14 +228,17 @@ class ImagePane(QWidget):
         if self._image is not None:
             self._debounce.start()
 
-    def _settings_now(self, max_size: int | None) -> InferenceSettings:
+    def _settings_now(self) -> InferenceSettings:
+        """Preview and save alike: the stroke size fixes the network's working size, so the
+        full-size save is the preview's image (it is computed at the photo's full size too)."""
         return InferenceSettings(self._state.style_path, self._state.strength,
-                                 self._state.preserve_colors, max_size)
+                                 self._state.preserve_colors,
+                                 stroke_size=self._state.stroke_size)
 
     def _submit(self) -> None:
         if self._image is None:
             return
-        self._inference.set_settings(self._settings_now(PREVIEW_MAX_PX))
+        self._inference.set_settings(self._settings_now())
         self._inference.submit(Frame(self._image.rgb, tag=self._image_id))
 
     def _on_inference_result(self, result: InferenceResult) -> None:
@@ -285,7 +293,7 @@ class ImagePane(QWidget):
         """Stylize at full size and write; the busy bar's Cancel stops it (nothing written)."""
         if self._image is None:
             return
-        worker = JobWorker(save_job(self._image, self._settings_now(None), target, overwrite))
+        worker = JobWorker(save_job(self._image, self._settings_now(), target, overwrite))
         worker.finished.connect(self._on_saved)
         worker.failed.connect(self._on_save_failed)
         worker.cancelled.connect(self._on_save_cancelled)
@@ -316,7 +324,7 @@ class ImagePane(QWidget):
     def start_batch(self, files: list[Path]) -> None:
         style = self._state.style or "original"
         out_dir = files[0].parent / f"stylized-{style}"
-        worker = JobWorker(batch_job(files, self._settings_now(None), out_dir, style))
+        worker = JobWorker(batch_job(files, self._settings_now(), out_dir, style))
         worker.progress.connect(self._on_batch_progress)
         worker.partial.connect(self._on_batch_item)
         worker.itemFailed.connect(self._on_batch_item_failed)

@@ -1,8 +1,8 @@
 """Image-mode jobs that run off the UI thread: open a photo, save a result, stylize a batch.
 
-Each factory returns a ``job(ctx)`` function for ``JobWorker``. Saving always re-runs the
-network at full resolution (the live preview may be downscaled) and never overwrites a file:
-names get ``-2``, ``-3``... unless the user chose the exact target in a Save As dialog.
+Each factory returns a ``job(ctx)`` function for ``JobWorker``. Saving re-runs the network with
+the preview's settings (the same stroke size, so the same working size) and never overwrites a
+file: names get ``-2``, ``-3``... unless the user chose the exact target in a Save As dialog.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def load_job(path: Path) -> Job:
 
 def _stylize_full(settings: InferenceSettings, rgb: np.ndarray, stylizer: Stylizer | None,
                   ctx: JobContext, report: bool = False) -> np.ndarray:
-    """Full-size run; big photos run in tiles, and Cancel is honoured between them.
+    """Full-size result; big working sizes run in tiles, and Cancel is honoured between them.
 
     ``report`` also sends the tiles' progress (in percent) to the job's progress signal.
     """
@@ -85,7 +85,8 @@ def _stylize_full(settings: InferenceSettings, rgb: np.ndarray, stylizer: Styliz
             ctx.progress(round(fraction * 100), 100, message)
 
     return stylizer.stylize(rgb, strength=settings.strength,
-                            preserve_colors=settings.preserve_colors, progress=between_tiles)
+                            preserve_colors=settings.preserve_colors,
+                            stroke_size=settings.stroke_size, progress=between_tiles)
 
 
 def _open_stylizer(settings: InferenceSettings) -> Stylizer | None:

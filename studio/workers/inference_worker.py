@@ -37,7 +37,8 @@ class InferenceSettings:
     model_path: str = ""  # ONNX file of the style; "" passes frames through unstyled
     strength: float = 1.0  # 0 = original, 1 = fully stylized
     preserve_colors: bool = False  # keep the photo's colours, take only the style's texture
-    max_size: int | None = None  # longest side the network runs at (None: full size)
+    max_size: int | None = None  # video: longest side the network runs at (None: full size)
+    stroke_size: float | None = None  # photos: 1 = usual strokes; overrides max_size when set
 
 
 @dataclass
@@ -140,9 +141,14 @@ class InferenceWorker(QObject):
             return rgb
         if settings.model_path == self._bad_path:
             return None
+        stylizer = self._stylizer(settings.model_path)
+        if settings.stroke_size is not None:  # a photo: the look must match its full-size save
+            return stylizer.stylize(rgb, strength=settings.strength,
+                                    preserve_colors=settings.preserve_colors,
+                                    stroke_size=settings.stroke_size)
         from engine.runtime.live import stylize_frame  # with onnxruntime, off the UI thread
 
-        return stylize_frame(self._stylizer(settings.model_path), rgb, strength=settings.strength,
+        return stylize_frame(stylizer, rgb, strength=settings.strength,
                              preserve_colors=settings.preserve_colors, max_size=settings.max_size)
 
     def _stylizer(self, path: str) -> Stylizer:

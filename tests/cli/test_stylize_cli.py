@@ -155,7 +155,7 @@ def test_folder_batch_mirrors_subfolders_and_prints_each_path(tmp_path, run_cli,
     inputs = [write_jpeg(photos / "a.jpg"),
               write_jpeg(photos / "trip" / "a.jpg", noise_rgb(seed=2))]
     code, out, err = run_cli("stylize", photos, "--style", tiny_model, "--out-dir",
-                             tmp_path / "out", "--format", "webp", "--max-size", "32")
+                             tmp_path / "out", "--format", "webp", "--stroke-size", "2")
     assert code == 0, err
     expected = [tmp_path / "out" / f"a-{TINY_STYLE}.webp",
                 tmp_path / "out" / "trip" / f"a-{TINY_STYLE}.webp"]
