@@ -14,6 +14,8 @@ from engine.errors import StudioError, TrainingError
 from engine.models.config import DEFAULT_NET_PRESET, config_from_dict, net_preset
 
 CHECKPOINT_NAME = "checkpoint.pt"  # the latest checkpoint in a run folder
+METHODS = ("gram", "teacher")
+MIN_STROKE, MAX_STROKE = 0.5, 3.0  # stroke size bounds (teacher pairs of 192..1152 px)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,21 @@ class TrainConfig:
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # equal weights
     content_layer: str = "relu2_2"  # deep enough to allow restyling, shallow enough to keep edges
     style_size: int = 256  # px, short side the painting is resized to for its Grams
+    # What the network learns from. "gram": Johnson et al.'s losses against the painting's VGG
+    # statistics. "teacher": the painting teacher's rendering of each photo crop
+    # (engine.training.teacher, .pairs; DistillLoss): strokes and motifs, not a colour grade.
+    method: str = "gram"
+    # How far from the photo (0 < strength <= 1). gram: scales the style weight. teacher: the
+    # teacher's style vector moves from each photo's own towards the painting's (Ghiasi et al.).
+    style_strength: float = 1.0
+    # The painting's strokes on the photo at 1:1, relative to the default (bigger: larger).
+    # gram: the painting is resized to style_size * stroke_size; teacher: see pairs.pair_side.
+    stroke_size: float = 1.0
+    teacher_pairs: int = 300  # photo crops the teacher paints once per run (~0.2 s each)
+    # DistillLoss weights, in its units (measured on Starry Night: each term ~0.1 at the start).
+    pixel_weight: float = 1.0
+    feature_weight: float = 1e-6
+    texture_weight: float = 1e-5
     preview_every: int = 50  # steps between previews of the validation photo (0: never)
     checkpoint_every: int = 100  # steps between checkpoints (0: only at cancel and the end)
     seed: int = 0  # seeds the network init and the photo sampling
@@ -46,6 +63,14 @@ class TrainConfig:
             raise TrainingError(f"image size {self.image_size} must be a multiple of 4, >= 32")
         if self.batch_size < 1 or self.steps < 1 or self.lr <= 0:
             raise TrainingError("batch size, steps and learning rate must be positive")
+        if self.method not in METHODS:
+            raise TrainingError(f"unknown training method '{self.method}'",
+                                hint=f"use one of: {', '.join(METHODS)}")
+        if not 0 < self.style_strength <= 1:
+            raise TrainingError(f"style strength {self.style_strength} must be in (0, 1]")
+        if not MIN_STROKE <= self.stroke_size <= MAX_STROKE:
+            raise TrainingError(f"stroke size {self.stroke_size} must be between {MIN_STROKE} "
+                                f"and {MAX_STROKE}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise TrainingError(f"unknown lr schedule '{self.lr_schedule}'",
                                 hint="use 'constant' or 'cosine'")

