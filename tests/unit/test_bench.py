@@ -99,7 +99,7 @@ def test_export_keeps_only_the_pads_that_pad(preset, tmp_path):
 
 def test_cli_json_has_the_documented_keys(capsys):
     code = cli.main(["bench", "--json", "--sizes", "32x32", "--iterations", "1", "--warmup", "0",
-                     "--models", "seed-tiny", "--no-int8", "--no-peers",
+                     "--models", "seed-tiny", "--no-peers",
                      "--pipeline-seconds", "0"])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
