@@ -21,7 +21,9 @@ Why this design, from what failed before (docs/judge/README.md):
   deep features see only weakly; colour gets its own term. Lab so that distances are roughly
   perceptual; divided by the painting's colour spread so that it is unitless like the others.
 Each feature layer is divided by the painting's feature RMS; the distance is the mean of the
-three layers and the colour term.
+three layers and the colour term. Validated against the eye in docs/judge/README.md: it agrees
+on Great Wave but still prefers our blue-graded Starry Night to the peer's painted one, so read
+it with the sheets, not alone.
 
 Content: correlation between the cosine self-similarity matrices of the relu4_1 features of the
 output and of the photo (after Kolkin et al. 2019, STROTSS). Re-painting changes every feature
