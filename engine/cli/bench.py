@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from engine.runtime import bench
 
 DEFAULT_VIDEO = Path("/work/shared/data/video/opencv-vtest.mp4")
-PIPELINE_SIZE = (640, 480)
+PIPELINE_SIZES = ((640, 480), (1280, 720))  # a VGA and a 720p webcam
 NOT_LIVE = {"johnson"}  # ~1.5 FPS at 640x480: a live-pipeline figure would say nothing
 PEERS = ("multistyle26", "arbitrary_transform")
 # The default run: the app's network against the baseline (seed-tiny) and the peers, so it
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--video", type=Path, default=DEFAULT_VIDEO,
                    help="video for the webcam-pipeline figure (looped)")
     p.add_argument("--pipeline-seconds", type=float, default=5.0,
-                   help="seconds per pipeline run at 640x480; 0 skips the pipeline")
+                   help="seconds per pipeline run (640x480 and 1280x720); 0 skips it")
     p.add_argument("--camera-fps", type=float, default=60.0,
                    help="pace decoding like a camera of this rate (default 60; 0: unpaced)")
     p.add_argument("--flicker", metavar="STYLES",
@@ -120,9 +120,11 @@ def _pipeline(args: argparse.Namespace, candidates: list[bench.Candidate]
         print(f"note: {args.video} not found: webcam-pipeline figure skipped")
         return []
     results = []
-    for i, c in enumerate(live, 1):
-        _say(f"live pipeline {c.preset} ({i}/{len(live)}, {args.pipeline_seconds:g} s)")
-        results.append(bench.time_pipeline(c, args.video, size=PIPELINE_SIZE,
+    runs = [(c, size) for size in PIPELINE_SIZES for c in live]
+    for i, (c, size) in enumerate(runs, 1):
+        _say(f"live pipeline {c.preset} at {size[0]}x{size[1]} ({i}/{len(runs)}, "
+             f"{args.pipeline_seconds:g} s)")
+        results.append(bench.time_pipeline(c, args.video, size=size,
                                            seconds=args.pipeline_seconds, threads=args.threads,
                                            camera_fps=args.camera_fps))
     return results
@@ -186,7 +188,6 @@ def _flicker_of(stylizer, video: Path, steady: bool):
     hold = TemporalFilter() if steady else None
 
     def frame(rgb):
-        out = stylize_frame(stylizer, rgb)
-        return hold(rgb, out) if hold else out
+        return stylize_frame(stylizer, rgb, steady=hold)
 
     return measure_flicker(frame, video)

@@ -298,6 +298,26 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 # --- webcam pipeline -------------------------------------------------------------------------
 
+def camera_sized(video: Path, size: tuple[int, int], folder: Path) -> Path:
+    """``video`` itself if it is at least ``size``, else an H.264 copy scaled up to ``size`` in
+    ``folder``: decoding a 1280x720 stream costs what a 720p webcam's does, a 640x480 one not."""
+    import av
+
+    with av.open(str(video)) as source:
+        stream = source.streams.video[0]
+        if stream.width >= size[0] and stream.height >= size[1]:
+            return video
+        scaled = folder / f"{video.stem}-{size[0]}x{size[1]}.mp4"
+        with av.open(str(scaled), "w") as target:
+            out = target.add_stream("libx264", rate=stream.average_rate or 30)
+            out.width, out.height, out.pix_fmt = size[0], size[1], "yuv420p"
+            for frame in source.decode(stream):
+                big = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+                target.mux(out.encode(big))
+            target.mux(out.encode(None))
+    return scaled
+
+
 def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = (640, 480),
                   seconds: float = 5.0, threads: int = 2, camera_fps: float | None = 60.0
                   ) -> BenchResult:
@@ -314,6 +334,7 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
     if not video.is_file():
         raise StudioError(f"{video}: video not found", hint="pass --video with an existing file")
     with tempfile.TemporaryDirectory() as folder:
+        video = camera_sized(video, size, Path(folder))
         model = Path(folder) / f"{candidate.preset}.onnx"
         model.write_bytes(candidate.onnx)
         stylizer = Stylizer(model, threads=threads)
@@ -339,7 +360,7 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
                 if rgb is None:
                     raise StudioError(f"{video}: no frames could be decoded")
                 t0 = time.perf_counter()
-                display = steady(rgb, stylize_frame(stylizer, rgb)).tobytes()  # for a QImage
+                display = stylize_frame(stylizer, rgb, steady=steady).tobytes()  # for a QImage
                 times.append((time.perf_counter() - t0) * 1000.0)
                 shown += bool(display)
         finally:

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from engine.runtime.stylizer import Stylizer
 
 READ_FAILURES_TO_GIVE_UP = 30  # consecutive failed camera reads (~1 s) before reporting
+# px, the long side live frames are stylized at: a 1280x720 webcam runs the network at 640x360
+# and is shown at 1280x720 (4x fewer pixels than full size; the strokes look as on a 640x480
+# camera). Steadying runs at this size too.
+LIVE_WORKING_SIDE = 640
 
 
 class LiveFeed:
@@ -104,15 +108,39 @@ def fit_inside(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def stylize_frame(stylizer: Stylizer, rgb: np.ndarray, *, strength: float = 1.0,
-                  preserve_colors: bool = False, max_size: int | None = None) -> np.ndarray:
-    """One live frame: the I/O-bound fast path when the frame fits the network as it is."""
+                  preserve_colors: bool = False, max_size: int | None = LIVE_WORKING_SIDE,
+                  steady: TemporalFilter | None = None) -> np.ndarray:
+    """One live frame, as webcam mode, the bench and video export all make it.
+
+    Shrunk to at most ``max_size`` on the long side (None: full size), stylized there on the
+    I/O-bound fast path when nothing else is asked, steadied by ``steady`` at that size, and
+    scaled back to the frame's size.
+    """
     height, width = rgb.shape[:2]
+    small = _shrink(rgb, max_size, stylizer.multiple)
+    h, w = small.shape[:2]
     m = stylizer.multiple
-    if max_size is None and strength == 1.0 and not preserve_colors \
-            and not height % m and not width % m and stylizer.accepts_any_size:
-        return stylizer.run_frame(rgb)
-    return stylizer.stylize(rgb, strength=strength, preserve_colors=preserve_colors,
-                            max_size=max_size)
+    if strength == 1.0 and not preserve_colors and not h % m and not w % m \
+            and stylizer.accepts_any_size:
+        out = stylizer.run_frame(small)
+    else:
+        out = stylizer.stylize(small, strength=strength, preserve_colors=preserve_colors)
+    if steady is not None:
+        out = steady(small, out)
+    if (h, w) != (height, width):
+        out = cv2.resize(out, (width, height), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def _shrink(rgb: np.ndarray, max_size: int | None, multiple: int) -> np.ndarray:
+    """The frame with its long side at most ``max_size``, sides in steps of ``multiple``."""
+    height, width = rgb.shape[:2]
+    if max_size is None or max(height, width) <= max_size:
+        return rgb
+    scale = max_size / max(height, width)
+    size = (max(multiple, round(width * scale) // multiple * multiple),
+            max(multiple, round(height * scale) // multiple * multiple))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 class TemporalFilter:

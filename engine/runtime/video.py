@@ -132,9 +132,9 @@ def stylize_video(
                     if cancel is not None:
                         cancel.check()
                     rgb = writer.crop(frame.to_ndarray(format="rgb24"))
-                    out = stylize_frame(stylizer, rgb, strength=strength,
-                                        preserve_colors=preserve_colors, max_size=max_size)
-                    writer.video(steadier(rgb, out) if steadier else out, frame)
+                    writer.video(stylize_frame(stylizer, rgb, strength=strength,
+                                               preserve_colors=preserve_colors,
+                                               max_size=max_size, steady=steadier), frame)
                     done += 1
                     total = max(info.frames, done)
                     progress(done / total, f"frame {done} of {total}")

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import StudioError
 from engine.runtime.capture import RESOLUTIONS, VIDEO_SUFFIXES, CaptureSource, probe_cameras
+from engine.runtime.live import LIVE_WORKING_SIDE
 from studio import icons
 from studio.error_dialog import ErrorReporter
 from studio.panes.compare_view import CompareView, ViewMode
@@ -39,7 +40,6 @@ from studio.workers.job_worker import JobRunner, JobWorker
 from studio.workers.live_session import LiveSession
 
 FPS_SMOOTHING = 0.1  # exponential moving average weight of the newest frame interval
-LIVE_MAX_PX = 640  # the network never runs larger than this live (a tiny net manages ~15 FPS)
 VIEW_MODES = {"Split": ViewMode.SPLIT, "Side by side": ViewMode.SIDE_BY_SIDE,
               "Stylized only": ViewMode.RESULT}
 NO_CAMERA_TEXT = (
@@ -269,7 +269,7 @@ class WebcamPane(QWidget):
     def _push_settings(self, *_args: object) -> None:
         self._session.set_settings(InferenceSettings(
             self._state.style_path, self._state.strength, self._state.preserve_colors,
-            LIVE_MAX_PX))
+            LIVE_WORKING_SIDE))
 
     def _on_opened(self, label: str, width: int, height: int, fps: float) -> None:
         self.readout.setText(f"{label}: {width} × {height}")

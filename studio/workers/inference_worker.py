@@ -118,8 +118,6 @@ class InferenceWorker(QObject):
                 continue
             if output is None:
                 continue
-            if self._steady:
-                output = self._steadied_output(frame.rgb, output, settings)
             self.processed += 1
             self.resultReady.emit(InferenceResult(
                 frame, settings, output, to_qimage(output), to_qimage(frame.rgb),
@@ -127,14 +125,15 @@ class InferenceWorker(QObject):
         self._stylizers.clear()
         self.done.emit()
 
-    def _steadied_output(self, rgb: np.ndarray, output: np.ndarray,
-                         settings: InferenceSettings) -> np.ndarray:
-        """Smooth still areas over frames; new settings start afresh (no blend of two styles)."""
+    def _steadier(self, settings: InferenceSettings) -> TemporalFilter | None:
+        """Smooths still areas over frames; new settings start afresh (no blend of two styles)."""
+        if not self._steady:
+            return None
         if self._steadied is None or self._steadied[0] != settings:
             from engine.runtime.live import TemporalFilter
 
             self._steadied = (settings, TemporalFilter())
-        return self._steadied[1](rgb, output)
+        return self._steadied[1]
 
     def _stylize(self, rgb: np.ndarray, settings: InferenceSettings) -> np.ndarray | None:
         if not settings.model_path:
@@ -149,7 +148,8 @@ class InferenceWorker(QObject):
         from engine.runtime.live import stylize_frame  # with onnxruntime, off the UI thread
 
         return stylize_frame(stylizer, rgb, strength=settings.strength,
-                             preserve_colors=settings.preserve_colors, max_size=settings.max_size)
+                             preserve_colors=settings.preserve_colors, max_size=settings.max_size,
+                             steady=self._steadier(settings))
 
     def _stylizer(self, path: str) -> Stylizer:
         stylizer = self._stylizers.get(path)

@@ -9,10 +9,11 @@ import cv2
 import numpy as np
 import pytest
 from style_models import export_random
+from video_cases import CLIP_FRAMES, CLIP_SIZE, make_clip, read_video
 
 from engine.errors import StudioError
 from engine.runtime.capture import CaptureSource
-from engine.runtime.live import LiveFeed, TemporalFilter, stylize_frame
+from engine.runtime.live import LIVE_WORKING_SIDE, LiveFeed, TemporalFilter, stylize_frame
 from engine.runtime.stylizer import Stylizer
 
 
@@ -67,6 +68,26 @@ def test_stylize_frame_matches_stylize(tmp_path, bundled_photos):
                           stylizer.stylize(odd, strength=0.5))
 
 
+def test_a_720p_frame_is_stylized_at_the_live_working_size(tmp_path, bundled_photos):
+    stylizer = Stylizer(export_random(tmp_path / "m.onnx", seed=4), threads=1)
+    frame = cv2.resize(cv2.imread(str(bundled_photos[0]))[..., ::-1], (1280, 720))
+    small = cv2.resize(frame, (LIVE_WORKING_SIDE, 360), interpolation=cv2.INTER_AREA)
+    expected = cv2.resize(stylizer.run_frame(small), (1280, 720), interpolation=cv2.INTER_LINEAR)
+    assert np.array_equal(stylize_frame(stylizer, frame), expected)
+    full = stylize_frame(stylizer, frame, max_size=None)  # video export's full size
+    assert full.shape == frame.shape and not np.array_equal(full, expected)
+
+
+def test_bench_decodes_a_camera_sized_stream(tmp_path):
+    from engine.runtime.bench import camera_sized
+
+    small = make_clip(tmp_path / "small.mp4", audio=None)
+    scaled = camera_sized(small, (192, 128), tmp_path)
+    facts = read_video(scaled)
+    assert (facts.size, facts.frames) == ((192, 128), CLIP_FRAMES)
+    assert camera_sized(small, CLIP_SIZE, tmp_path) == small  # big enough: used as it is
+
+
 def test_temporal_filter_holds_still_areas_and_follows_motion():
     rng = np.random.default_rng(0)
     source = np.full((48, 64, 3), 120, np.uint8)
@@ -99,7 +120,7 @@ def test_steadied_live_path_flickers_less(tmp_path):
     stylizer = Stylizer(export_random(tmp_path / "m.onnx", seed=5), threads=1)
     raw = measure_flicker(lambda rgb: stylize_frame(stylizer, rgb), noisy, size=(96, 72))
     hold = TemporalFilter()
-    held = measure_flicker(lambda rgb: hold(rgb, stylize_frame(stylizer, rgb)), noisy,
+    held = measure_flicker(lambda rgb: stylize_frame(stylizer, rgb, steady=hold), noisy,
                            size=(96, 72))
     assert raw.frames == held.frames == 20 and raw.static_share > 0.9
     assert held.static < raw.static / 2
