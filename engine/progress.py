@@ -47,6 +47,9 @@ class TrainCallbacks:
     def on_checkpoint(self, step: int, path: Path) -> None:
         """A checkpoint was written (periodically, at cancel and at the end)."""
 
+    def on_setup(self, done: int, total: int, what: str) -> None:
+        """Before the first step: ``done`` of ``total`` units of ``what`` prepared."""
+
 
 class CancelToken:
     """Thread-safe cancel/pause flag that the worker polls with ``check()``."""

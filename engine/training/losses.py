@@ -91,7 +91,8 @@ class DistillLoss(torch.nn.Module):
     the blurred average of strokes the network cannot place exactly, so ``feature`` (VGG
     feature MSE at FEATURE_LAYERS) and ``texture`` (Gram MSE at TEXTURE_LAYERS, the painting
     of *this* crop as the target) ask for strokes of the teacher's kind where their exact
-    position does not matter. Unweighted; the config weighs them.
+    position does not matter. No TV term: the texture terms already ask for the teacher's
+    smoothness, and TV would fight its strokes. Unweighted; the config weighs them.
     """
 
     FEATURE_LAYERS = ("relu2_2", "relu3_1")
@@ -108,4 +109,4 @@ class DistillLoss(torch.nn.Module):
         feature = sum(F.mse_loss(feats[k], target[k]) for k in self.FEATURE_LAYERS)
         texture = sum(F.mse_loss(gram(feats[k]), gram(target[k])) for k in self.TEXTURE_LAYERS)
         return {"pixel": F.l1_loss(output, painting) / 255, "feature": feature,
-                "texture": texture, "tv": tv_loss(output)}
+                "texture": texture}

@@ -10,6 +10,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPixmap, QResizeE
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from engine.training.config import MAX_STROKE, MIN_STROKE
 from studio.drops import local_paths
 
 # Median FPS at 640x480, ONNX Runtime, 2 CPU threads, from one `tinystyle bench` run on the
@@ -230,6 +232,12 @@ class PresetPage(QWizardPage):
             self.quality.addItem(name, name)
         self.steps = QSpinBox(minimum=1, maximum=100_000, singleStep=50)
         self.image_size = QSpinBox(minimum=32, maximum=512, singleStep=32)
+        # Create ML's two controls: how far from the photo, and how big the painting's strokes.
+        self.strength = QDoubleSpinBox(minimum=0.1, maximum=1.0, singleStep=0.1, decimals=2)
+        self.strength.setToolTip("Style strength: lower keeps more of the photo")
+        self.stroke_size = QDoubleSpinBox(minimum=MIN_STROKE, maximum=MAX_STROKE,
+                                          singleStep=0.25, decimals=2, suffix="×")
+        self.stroke_size.setToolTip("Stroke size: the painting's strokes on the photo")
         self.minutes = QLabel(TIME_NOTE)
         self.quality.currentIndexChanged.connect(self._on_quality)
         form = QFormLayout(self)
@@ -238,6 +246,8 @@ class PresetPage(QWizardPage):
         form.addRow("Quality", self.quality)
         form.addRow("Steps", self.steps)
         form.addRow("Crop size (px)", self.image_size)
+        form.addRow("Style strength", self.strength)
+        form.addRow("Stroke size", self.stroke_size)
         form.addRow("Expected time", self.minutes)
         self._on_quality()
 
@@ -245,6 +255,8 @@ class PresetPage(QWizardPage):
         cfg = self._train_presets[self.quality.currentData()]
         self.steps.setValue(cfg.steps)
         self.image_size.setValue(cfg.image_size)
+        self.strength.setValue(cfg.style_strength)
+        self.stroke_size.setValue(cfg.stroke_size)
 
     def set_weight_counts(self, counts: dict[str, int]) -> None:
         self._counts = counts

@@ -130,6 +130,8 @@ class TrainWizard(QWizard):
         return dataclasses.replace(base, net=self.preset_page.net.currentData(),
                                    steps=self.preset_page.steps.value(),
                                    image_size=self.preset_page.image_size.value(),
+                                   style_strength=self.preset_page.strength.value(),
+                                   stroke_size=self.preset_page.stroke_size.value(),
                                    **self.config_overrides)
 
     def checkpoint_path(self) -> Path:
@@ -166,6 +168,7 @@ class TrainWizard(QWizard):
         worker = TrainingWorker(config, Path(self.field("painting")), self.content_page.content(),
                                 self.style_name(), str(self.field("title")).strip(),
                                 resume=page.resume_box.isVisible() and page.resume_box.isChecked())
+        worker.progress.connect(self._on_setup)
         worker.trainProgress.connect(self._on_progress)
         worker.preview.connect(self._on_preview)
         worker.finished.connect(self._on_finished)
@@ -195,6 +198,13 @@ class TrainWizard(QWizard):
         """Stop now; the trainer writes a checkpoint so the run can be resumed."""
         self.train_page.pause_button.setChecked(False)
         self._jobs.cancel("train")
+
+    def _on_setup(self, done: int, total: int, what: str) -> None:
+        """Before the first step (the teacher painting its targets): a bar of its own."""
+        page = self.train_page
+        page.progress.setMaximum(total)
+        page.progress.setValue(done)
+        page.eta.setText(f"{what[:1].upper()}{what[1:]}: {done} of {total}")
 
     def _on_progress(self, step: int, total: int, losses: dict, ips: float, eta: float) -> None:
         page = self.train_page

@@ -45,6 +45,9 @@ class _SignalCallbacks(TrainCallbacks):
     def on_checkpoint(self, step: int, path: Path) -> None:
         self._worker.checkpoint.emit(step, str(path))
 
+    def on_setup(self, done: int, total: int, what: str) -> None:
+        self._worker.progress.emit(done, total, what)
+
 
 class TrainingWorker(JobWorker):
     """Trains, installs the result as a user style; ``finished`` carries the new Style."""

