@@ -1,14 +1,16 @@
 """Retrain the built-in styles from their recipes: the shipped models are what this produces.
 
-    python scripts/retrain_styles.py                 # every recipe in resources/styles/recipes
+    python scripts/retrain_styles.py                 # every recipe, local Ray instance
     python scripts/retrain_styles.py starry-night great-wave --resume
+    python scripts/retrain_styles.py --gpus-per-job 0.5 --cpus-per-job 4   # 2 jobs per GPU
+    python scripts/retrain_styles.py --address auto  # on a node of a running Ray cluster
 
 Each recipe (``resources/styles/recipes/<name>.toml``) names the painting (a file in the curated
-data set's ``styles/`` folder), its credits, and a training preset with overrides. The models are
-trained on the bundled photo set (``resources/photos``) with
-``engine.training.trainer.Trainer`` (a GPU is used when present) and written to
-``resources/styles/<name>.onnx`` with a full model card, beside a thumbnail of the painting
-(``<name>.jpg``).
+data set's ``styles/`` folder), its credits, and a training preset with overrides. Every recipe
+is one Ray job (``engine.training.library``, the engine of ``tinystyle train-library``): jobs
+run in parallel with their CPU/GPU shares, Ray retries a failed one from its checkpoint, and
+all runs land in ``--runs``. The finished ones are exported to ``resources/styles/<name>.onnx``
+with a full model card, beside a thumbnail of the painting (``<name>.jpg``).
 """
 
 from __future__ import annotations
@@ -18,22 +20,19 @@ import dataclasses
 import logging
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from engine.card import ModelCard
+from engine.errors import StudioError
 from engine.export.to_onnx import export_onnx
 from engine.io import paths
 from engine.io.images import load_image, save_image
 from engine.io.model_files import load_network
-from engine.models.transformer import count_weights
-from engine.progress import TrainCallbacks
 from engine.training.checkpoint import load_checkpoint
-from engine.training.config import CHECKPOINT_NAME, TRAIN_PRESETS
-from engine.training.trainer import Trainer
+from engine.training.config import CHECKPOINT_NAME
+from engine.training.library import LibrarySettings, Recipe, train_library
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = paths.bundled_styles_dir() / "recipes"
@@ -41,32 +40,19 @@ log = logging.getLogger("retrain_styles")
 THUMBNAIL_SIDE = 256  # px, long side of the painting thumbnail shown in the gallery
 
 
-class LogProgress(TrainCallbacks):
-    """One log line every ``every`` steps: enough to follow a long unattended run."""
-
-    def __init__(self, name: str, every: int = 100) -> None:
-        self.name, self.every = name, every
-
-    def on_progress(self, step, total, losses, images_per_second, eta_s) -> None:
-        if step % self.every == 0 or step == total:
-            loss = " ".join(f"{k}={v:.3g}" for k, v in losses.items())
-            log.info("%s %d/%d %s %.1f img/s eta %.0fs", self.name, step, total, loss,
-                         images_per_second, eta_s)
-
-
-def load_recipe(recipes: Path, name: str) -> dict:
+def load_recipe(recipes: Path, name: str, data: Path) -> Recipe:
+    """The built-in recipe ``name``, its credits worded as the shipped cards word them."""
     path = recipes / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in recipes.glob("*.toml")))
         sys.exit(f"error: no recipe {path}\nhint: known styles: {known}")
-    with open(path, "rb") as f:
-        return tomllib.load(f)
-
-
-def train_config(recipe: dict):
-    overrides = dict(recipe["train"])
-    base = TRAIN_PRESETS[overrides.pop("preset")]
-    return dataclasses.replace(base, **overrides)
+    recipe = Recipe.load(path, data / "styles")
+    credits = dataclasses.replace(
+        recipe.credits,
+        painting_source=f"{recipe.credits.painting_source}; painting in the public domain",
+        description=f"{recipe.credits.title} ({recipe.credits.artist}), built-in TinyStyle "
+                    f"style; recipe resources/styles/recipes/{name}.toml")
+    return dataclasses.replace(recipe, credits=credits)
 
 
 def save_thumbnail(painting: Path, target: Path) -> None:
@@ -75,35 +61,16 @@ def save_thumbnail(painting: Path, target: Path) -> None:
     save_image(target, np.asarray(image), quality=90)
 
 
-def retrain(name: str, args: argparse.Namespace) -> Path:
-    recipe = load_recipe(args.recipes, name)
-    painting_info = recipe["painting"]
-    painting = args.data / "styles" / painting_info["file"]
-    config = train_config(recipe)
-    if args.threads:
-        config = dataclasses.replace(config, threads=args.threads)
-    started = time.monotonic()
-    checkpoint = args.runs / name / CHECKPOINT_NAME
-    if not args.export_only:
-        Trainer(config, painting, args.content, args.runs / name, LogProgress(name),
-                name=name, resume=args.resume).run()
+def export(recipe: Recipe, runs: Path, out: Path) -> Path:
+    """The run's checkpoint as ``out/<name>.onnx`` with the recipe's card, plus the thumbnail."""
+    checkpoint = runs / recipe.name / CHECKPOINT_NAME
     net, _ = load_network(checkpoint)
-    steps = load_checkpoint(checkpoint)["step"]
-    card = ModelCard(
-        name=name, title=painting_info["title"], artist=painting_info["artist"],
-        year=painting_info["year"], preset=config.net, weights=count_weights(net),
-        steps=steps,
-        painting_source=f"{painting_info['source']}; image licence: "
-                        f"{painting_info['image_licence']}; painting in the public domain",
-        description=f"{painting_info['title']} ({painting_info['artist']}), built-in TinyStyle "
-                    f"style; recipe resources/styles/recipes/{name}.toml",
-        model_config=net.config.to_dict(),
-    )
-    out = export_onnx(net, card, args.out / f"{name}.onnx")
-    save_thumbnail(painting, args.out / f"{name}.jpg")
-    log.info("%s: %s (%d steps, %.1f min)", name, out, steps,
-                 (time.monotonic() - started) / 60)
-    return out
+    card = dataclasses.replace(recipe.credits, preset=recipe.config.net,
+                               steps=load_checkpoint(checkpoint)["step"])
+    path = export_onnx(net, card, out / f"{recipe.name}.onnx")
+    save_thumbnail(recipe.painting, out / f"{recipe.name}.jpg")
+    log.info("%s: %s (%d steps)", recipe.name, path, card.steps)
+    return path
 
 
 def main() -> None:
@@ -116,18 +83,38 @@ def main() -> None:
                         help="training photos (default: the bundled photo set)")
     parser.add_argument("--out", type=Path, default=paths.bundled_styles_dir())
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "builtin",
-                        help="checkpoints and previews (resumable)")
+                        help="checkpoints, previews and library.json (resumable)")
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints")
     parser.add_argument("--export-only", action="store_true",
                         help="export the runs' current checkpoints without training")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="CPU threads per run (default: all cores)")
+    parser.add_argument("--address", help="Ray cluster to join (default: a local instance)")
+    parser.add_argument("--cpus-per-job", type=float, default=1.0,
+                        help="CPUs (and torch threads) per style (default: 1)")
+    parser.add_argument("--gpus-per-job", type=float, default=0.0,
+                        help="GPU share per style, 0 to 1 (default: 0, the CPU)")
+    parser.add_argument("--retries", type=int, default=2, help="Ray retries per style")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     log.setLevel(logging.INFO)  # our progress lines, not the ONNX optimiser's chatter
     names = args.names or sorted(p.stem for p in args.recipes.glob("*.toml"))
-    for name in names:
-        retrain(name, args)
+    recipes = [load_recipe(args.recipes, name, args.data) for name in names]
+    started = time.monotonic()
+    try:
+        if not args.export_only:
+            settings = LibrarySettings(args.runs.resolve(), args.content.resolve(),
+                                       args.cpus_per_job, args.gpus_per_job, args.retries,
+                                       args.resume, report_every_s=60)
+            outcomes = train_library(recipes, settings, address=args.address,
+                                     on_event=lambda event: log.info("%s", event.format()))
+            recipes = [r for r, o in zip(recipes, outcomes, strict=True) if o.status == "done"]
+        for recipe in recipes:
+            export(recipe, args.runs, args.out)
+    except StudioError as exc:
+        sys.exit(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""))
+    log.info("exported %d of %d styles in %.1f min", len(recipes), len(names),
+             (time.monotonic() - started) / 60)
+    if len(recipes) < len(names):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ Layout (``format_version`` 1)::
 
 Migrations from older versions belong here, in ``load_checkpoint``, and nowhere else.
 
+A checkpoint does not depend on how many processes trained it: under torchrun (DDP) rank 0
+writes it, every rank loads the same file to resume, and one process can resume it too.
+
 Each save keeps the one before as ``<stem>.prev<suffix>``: a damaged last checkpoint (a full
 disk, a crash between the two renames) costs one checkpoint interval, not the whole run.
 """

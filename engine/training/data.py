@@ -2,7 +2,8 @@
 
 Every batch is a pure function of ``(seed, step)``: the photo order is a per-epoch permutation
 and the crop/flip draws come from a generator seeded with the step. Resuming at step N therefore
-sees exactly the batches an uninterrupted run would, with no sampler state to save.
+sees exactly the batches an uninterrupted run would, with no sampler state to save, and each of
+several DDP processes can make its own rows of the same batch (``batch(..., rows=)``).
 
 Photos are kept as uint8 tensors on the training device (CUDA) so that cropping and resizing
 run there and the data pipeline never starves a GPU.
@@ -104,26 +105,41 @@ class ContentPhotos:
             self._perms = {key: np.random.default_rng([seed, epoch, 1]).permutation(len(self))}
         return self._perms[key]
 
-    def batch(self, step: int, batch_size: int, seed: int) -> torch.Tensor:
-        """Batch for ``step``: float (B, 3, crop, crop) 0..255 on the device, deterministic."""
+    def batch(self, step: int, batch_size: int, seed: int, rows: slice | None = None
+              ) -> torch.Tensor:
+        """Batch for ``step``: float (B, 3, crop, crop) 0..255 on the device, deterministic.
+
+        ``rows`` makes only those rows of that batch (one process's share under DDP): every
+        crop is still drawn in order, so row j is the same whichever rows are asked for.
+        """
         rng = np.random.default_rng([seed, step, 2])
+        wanted = range(batch_size)[rows] if rows is not None else range(batch_size)
         crops = []
         for j in range(batch_size):
             k = step * batch_size + j  # position in the endless stream of samples
             photo = self._photos[self._order(seed, k // len(self))[k % len(self)]]
-            crops.append(self._random_crop(photo, rng))
+            window = self._draw_crop(photo.shape[-2:], rng)
+            if j in wanted:
+                crops.append(self._crop(photo, *window))
         return torch.cat(crops).to(self.device, non_blocking=True)
 
-    def _random_crop(self, photo: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        """Rescale the short side to crop * U(1, MAX_SCALE), take a random square, maybe flip."""
-        h, w = photo.shape[-2:]
+    def _draw_crop(self, shape: torch.Size, rng: np.random.Generator
+                   ) -> tuple[int, int, int, bool]:
+        """(side, top, left, flip) of a random crop: the short side rescaled to
+        crop * U(1, MAX_SCALE), a random square of it, flipped with probability 1/2."""
+        h, w = shape
         side = min(min(h, w), max(1, round(self.crop * min(h, w) / rng.uniform(
             self.crop, MAX_SCALE * self.crop))))  # source pixels that become one crop
         top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        return side, top, left, bool(rng.random() < 0.5)
+
+    def _crop(self, photo: torch.Tensor, side: int, top: int, left: int, flip: bool
+              ) -> torch.Tensor:
+        """The drawn square of ``photo`` resized to the crop size: float (1, 3, crop, crop)."""
         region = photo[:, top:top + side, left:left + side][None].float()
         out = F.interpolate(region, size=(self.crop, self.crop), mode="bilinear",
                             antialias=side > self.crop, align_corners=False)
-        if rng.random() < 0.5:
+        if flip:
             out = out.flip(-1)
         return out.clamp(0, 255)
 

@@ -3,12 +3,16 @@
 ``Trainer(config, style_image, content, run_dir, callbacks, cancel).run()`` trains, checkpoints,
 exports the ONNX model with its card and a preview sheet. It reports through
 ``engine.progress.TrainCallbacks`` and polls ``CancelToken`` every step. No Qt, no printing.
+
+Under ``torchrun`` the same run is one of several DDP processes (``engine.training.distributed``):
+each makes its rows of every batch, only rank 0 reports, checkpoints and exports.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 import math
 import os
@@ -28,6 +32,7 @@ from engine.io.images import load_image, save_image
 from engine.models.config import ModelConfig, net_preset
 from engine.models.transformer import TransformerNet
 from engine.progress import CancelToken, TrainCallbacks
+from engine.training import distributed
 from engine.training.checkpoint import (
     capture_rng_states,
     load_checkpoint,
@@ -37,7 +42,8 @@ from engine.training.checkpoint import (
 )
 from engine.training.config import CHECKPOINT_NAME, TrainConfig
 from engine.training.data import ContentPhotos, resize_short_side
-from engine.training.losses import PerceptualLoss
+from engine.training.objectives import GramObjective, TeacherObjective
+from engine.training.pairs import pair_side
 
 if TYPE_CHECKING:
     from engine.styles import Style
@@ -61,19 +67,16 @@ class TrainResult:
 
 
 def pick_device() -> torch.device:
-    """CUDA, else Apple MPS, else the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    """CUDA, else Apple MPS, else the CPU; under torchrun this rank's GPU or the CPU."""
+    return distributed.pick_device()
 
 
 @contextlib.contextmanager
 def _torch_threads(threads: int) -> Iterator[None]:
-    """Use ``threads`` CPU threads (0: all cores) for the run, then restore the old setting."""
+    """Use ``threads`` CPU threads (0: all cores, or this process's share of them under
+    torchrun) for the run, then restore the old setting."""
     old = torch.get_num_threads()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.set_num_threads(threads or distributed.cpu_threads())
     try:
         yield
     finally:
@@ -93,18 +96,26 @@ def to_rgb(image: torch.Tensor) -> np.ndarray:
     return image[0].detach().clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
-def load_style_image(path: str | os.PathLike, size: int) -> torch.Tensor:
-    """The painting as float (1, 3, h, w) 0..255 with short side ``size``; TrainingError if bad."""
+def load_painting(path: str | os.PathLike) -> np.ndarray:
+    """The painting as uint8 HxWx3 RGB; TrainingError if it is not a readable image."""
     try:
-        rgb = load_image(path).rgb
+        return load_image(path).rgb
     except ImageFormatError as exc:
         raise TrainingError(f"style image {exc.message}", hint="choose a JPEG or PNG painting") \
             from None
-    return resize_short_side(rgb, size)
+
+
+def load_style_image(path: str | os.PathLike, size: int) -> torch.Tensor:
+    """The painting as float (1, 3, h, w) 0..255 with short side ``size``; TrainingError if bad."""
+    return resize_short_side(load_painting(path), size)
 
 
 class Trainer:
-    """One training run in ``run_dir``; see the module docstring. ``resume`` continues it."""
+    """One training run in ``run_dir``; see the module docstring. ``resume`` continues it.
+
+    ``card`` (optional) carries the style's credits (title, artist, year, painting_source,
+    description) into the exported model's card; name, preset and steps come from the run.
+    """
 
     def __init__(
         self,
@@ -119,6 +130,7 @@ class Trainer:
         title: str = "",
         resume: bool = False,
         device: torch.device | str | None = None,
+        card: ModelCard | None = None,
     ):
         self.config = config
         self.style_image = Path(style_image)
@@ -135,9 +147,11 @@ class Trainer:
         self.resume = resume
         self.device = torch.device(device) if device else pick_device()
         self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
+        self.credits = card
+        self.world = distributed.World(device=self.device)  # replaced while run() runs
 
     def run(self) -> TrainResult:
-        with _torch_threads(self.config.threads):
+        with distributed.join(self.device) as self.world, _torch_threads(self.config.threads):
             self._setup()
             self._loop()
             return self._finish()
@@ -146,16 +160,22 @@ class Trainer:
 
     def _setup(self) -> None:
         cfg, dev = self.config, self.device
-        style = load_style_image(self.style_image, cfg.style_size)
+        painting = load_painting(self.style_image)
         resumed = load_resumable(self.checkpoint_path) if self.resume else None
         if resumed:
             self._check_compatible(resumed)
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        self.data = ContentPhotos(self.content, cfg.image_size, device=dev, cancel=self.cancel)
+        self.rows = self.world.rows(cfg.batch_size)  # this process's rows of every batch
+        self.share = (self.rows.stop - self.rows.start) / cfg.batch_size
+        if not self.world.is_main:
+            self.callbacks = TrainCallbacks()  # rank 0 reports for the whole run
+        # teacher pairs are cut from photos kept up to twice their side (ContentPhotos' cap)
+        keep = cfg.image_size if cfg.method == "gram" else pair_side(cfg.stroke_size)
+        self.data = ContentPhotos(self.content, keep, device=dev, cancel=self.cancel)
+        self.objective = self._objective(painting).to(dev)
         torch.manual_seed(cfg.seed)
         self.net = TransformerNet(net_preset(cfg.net)).to(dev)
-        self.criterion = PerceptualLoss(style, cfg.style_layers, cfg.content_layer).to(dev)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.step = 0
         self._validation: torch.Tensor | None = None
@@ -168,6 +188,19 @@ class Trainer:
             log.info("resuming %s at step %d", self.checkpoint_path, self.step)
         elif cfg.init_from:
             self.net.load_state_dict(_initial_weights(Path(cfg.init_from), self.net.config))
+        self.model = self.world.wrap(self.net)  # DDP over several processes; the net alone
+
+    def _objective(self, painting: np.ndarray) -> GramObjective | TeacherObjective:
+        """What each step compares the output with (``TrainConfig.method``)."""
+        cfg = self.config
+        if cfg.method == "gram":
+            return GramObjective(cfg, painting, self.data)
+
+        def painted(done: int, total: int) -> None:
+            self.callbacks.on_setup(done, total, "painting training targets")
+            self.cancel.raise_if_cancelled()
+
+        return TeacherObjective(cfg, painting, self.data, self.run_dir, self.device, painted)
 
     def _check_compatible(self, state: dict) -> None:
         """Only the run length and reporting may change on resume; the rest must match."""
@@ -185,12 +218,11 @@ class Trainer:
         cfg = self.config
         avg_s = None  # smoothed seconds per step
         while self.step < cfg.steps:
-            try:
-                self.cancel.check()
-            except Cancelled:
+            if self._cancelled():
                 path = self._checkpoint()
+                self.world.barrier()  # no rank leaves before rank 0 has written it
                 raise Cancelled(f"training cancelled at step {self.step}; "
-                                f"checkpoint saved to {path}") from None
+                                f"checkpoint saved to {path}")
             started = time.perf_counter()
             losses = self._train_step()
             self.step += 1
@@ -198,25 +230,38 @@ class Trainer:
             avg_s = took if avg_s is None else 0.9 * avg_s + 0.1 * took
             self.callbacks.on_progress(self.step, cfg.steps, losses, cfg.batch_size / avg_s,
                                        avg_s * (cfg.steps - self.step))
-            if cfg.preview_every and self.step % cfg.preview_every == 0:
+            if cfg.preview_every and self.step % cfg.preview_every == 0 and self.world.is_main:
                 self.callbacks.on_preview(self.step, self.preview())
             if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                 self._checkpoint()
+
+    def _cancelled(self) -> bool:
+        """Whether to stop before the next step (``CancelToken.check`` blocks while paused).
+        Under DDP every rank stops at the same step if any one was cancelled."""
+        try:
+            self.cancel.check()
+        except Cancelled:
+            return self.world.any(True)
+        return self.world.any(False)
 
     def _train_step(self) -> dict[str, float]:
         cfg = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(cfg, self.step)
-        batch = self.data.batch(self.step, cfg.batch_size, cfg.seed)  # (B, 3, S, S) 0..255
-        parts = self.criterion(self.net(batch), batch)
-        weighted = {"content": cfg.content_weight * parts["content"],
-                    "style": cfg.style_weight * parts["style"],
-                    "tv": cfg.tv_weight * parts["tv"]}
+        # (b, 3, S, S) 0..255: this process's rows of the step's batch (all of it alone)
+        inputs, targets = self.objective.batch(self.step, self.rows)
+        weighted = self.objective.losses(self.model(inputs), inputs, targets)  # row means
         total = sum(weighted.values())
         self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        # DDP averages gradients over ranks; weighting each rank by its share of the rows makes
+        # that the whole batch's mean when the batch does not split evenly (1.0 when it does).
+        scale = self.world.size * self.share
+        (total * scale if scale != 1 else total).backward()
         self.optimizer.step()
-        values = torch.stack([total, *weighted.values()]).detach().tolist()  # one device sync
+        values = torch.stack([total, *weighted.values()]).detach()
+        if self.share != 1:
+            values = self.world.sum(values * self.share)  # the whole batch's losses
+        values = values.tolist()  # one device sync
         return dict(zip(["total", *weighted], values, strict=True))
 
     @torch.no_grad()
@@ -231,6 +276,9 @@ class Trainer:
         return self.stylize(self._validation)
 
     def _checkpoint(self) -> Path:
+        """Write the checkpoint (rank 0 only; the others return where it is written)."""
+        if not self.world.is_main:
+            return self.checkpoint_path
         card = self._card()
         state = {
             "step": self.step,
@@ -250,31 +298,36 @@ class Trainer:
     # -- results -------------------------------------------------------------------------------
 
     def _card(self) -> ModelCard:
-        return ModelCard(
-            name=self.name, title=self.title, preset=self.config.net, steps=self.step,
-            painting_source=self.style_image.name,
+        card = self.credits or ModelCard(
+            name=self.name, title=self.title, painting_source=self.style_image.name,
             description=f"trained by TinyStyle on {self.style_image.name}, "
                         f"{self.config.image_size} px crops, batch {self.config.batch_size}",
         )
+        return dataclasses.replace(card, name=self.name, title=card.title or self.title,
+                                   preset=self.config.net, steps=self.step)
 
     def _finish(self) -> TrainResult:
-        from engine.export.to_onnx import export_onnx  # onnx is heavy; only needed at the end
-
-        saved = self.checkpoint_path.is_file() and self._saved_step == self.step
-        checkpoint = self.checkpoint_path if saved else self._checkpoint()
-        net = copy.deepcopy(self.net).cpu().eval()
-        onnx_path = export_onnx(net, self._card(), self.run_dir / f"{self.name}.onnx")
+        onnx_path = self.run_dir / f"{self.name}.onnx"
         sheet = self.run_dir / "preview-sheet.png"
-        save_image(sheet, self._preview_sheet())
-        log.info("training finished: %s, %s", onnx_path, sheet)
-        return TrainResult(onnx_path, checkpoint, sheet, self.step, self.style_image, self._card())
+        if self.world.is_main:
+            from engine.export.to_onnx import export_onnx  # onnx is heavy; only needed here
+
+            if not (self.checkpoint_path.is_file() and self._saved_step == self.step):
+                self._checkpoint()
+            net = copy.deepcopy(self.net).cpu().eval()
+            onnx_path = export_onnx(net, self._card(), onnx_path)
+            save_image(sheet, self._preview_sheet())
+            log.info("training finished: %s, %s", onnx_path, sheet)
+        self.world.barrier()  # rank 0's files exist when run() returns on any rank
+        return TrainResult(onnx_path, self.checkpoint_path, sheet, self.step, self.style_image,
+                           self._card())
 
     def _preview_sheet(self) -> np.ndarray:
         """Top row: the painting and a few photos; bottom row: the photos stylized."""
         t = SHEET_TILE
         style = _square(load_style_image(self.style_image, t), t)
         n = len(self.data)
-        picks = sorted({round(i * n / SHEET_PHOTOS) for i in range(SHEET_PHOTOS)})
+        picks = sorted({i * n // SHEET_PHOTOS for i in range(SHEET_PHOTOS)})  # n >= 1
         photos = [_square(self.data.photo(i, t), t) for i in picks]
         top = [to_rgb(style)] + [to_rgb(p) for p in photos]
         bottom = [np.full((t, t, 3), 255, np.uint8)] + [self.stylize(p) for p in photos]
