@@ -10,12 +10,12 @@ targets)`` -> the weighted losses, which sum to what is minimised.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from engine.progress import CancelToken, Progress, no_progress
 from engine.training.config import TrainConfig
 from engine.training.data import ContentPhotos, resize_short_side
 from engine.training.losses import DistillLoss, PerceptualLoss
@@ -50,8 +50,8 @@ class TeacherObjective(torch.nn.Module):
     """The teacher's painting of each crop; pairs painted once and cached in the run folder."""
 
     def __init__(self, config: TrainConfig, painting: np.ndarray, data: ContentPhotos,
-                 run_dir: Path, device: torch.device, progress: Progress = no_progress,
-                 cancel: CancelToken | None = None) -> None:
+                 run_dir: Path, device: torch.device,
+                 painted: Callable[[int, int], None] = lambda done, total: None) -> None:
         super().__init__()
         self.config = config
         self.loss = DistillLoss()
@@ -66,7 +66,7 @@ class TeacherObjective(torch.nn.Module):
                       for i in range(len(data))]
             log.info("the teacher paints %d crops of %d px", config.teacher_pairs, side)
             return paint_pairs(photos, teacher, config.teacher_pairs, config.stroke_size,
-                               config.style_strength, config.seed, progress, cancel)
+                               config.style_strength, config.seed, painted)
 
         self.pairs = TeacherPairs.load_or_paint(run_dir / PAIRS_NAME, paint, config.image_size,
                                                 device)

@@ -14,6 +14,7 @@ at 1:1.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -22,7 +23,6 @@ import torch
 
 from engine.errors import TrainingError
 from engine.io.files import atomic_path
-from engine.progress import CancelToken, Progress, no_progress
 from engine.training.teacher import SIDE, PaintingTeacher
 
 log = logging.getLogger(__name__)
@@ -58,20 +58,20 @@ def draw_crop(rgb: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarra
 
 
 def paint_pairs(photos: list[np.ndarray], teacher: PaintingTeacher, count: int,
-                stroke_size: float, strength: float, seed: int, progress: Progress = no_progress,
-                cancel: CancelToken | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` (crop, painting) pairs, uint8 (count, S, S, 3) each, S = pair_side(stroke)."""
+                stroke_size: float, strength: float, seed: int,
+                painted: Callable[[int, int], None] = lambda done, total: None,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` (crop, painting) pairs, uint8 (count, S, S, 3) each, S = pair_side(stroke).
+    ``painted(done, count)`` after each pair; it may raise ``Cancelled`` to stop there."""
     side = pair_side(stroke_size)
     rng = np.random.default_rng([seed, 3])
     crops = np.empty((count, side, side, 3), np.uint8)
     paintings = np.empty_like(crops)
     order = rng.permutation(count) % len(photos)  # every photo about equally often
     for i, index in enumerate(order):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
         crops[i] = draw_crop(photos[index], side, rng)
         paintings[i] = _resize(teacher.paint(_resize(crops[i], SIDE), strength), side)
-        progress(i + 1, count)
+        painted(i + 1, count)
     return crops, paintings
 
 
@@ -92,7 +92,8 @@ class TeacherPairs:
         return len(self._crops)
 
     @classmethod
-    def load_or_paint(cls, cache: Path, make: callable, window: int,
+    def load_or_paint(cls, cache: Path, make: Callable[[], tuple[np.ndarray, np.ndarray]],
+                      window: int,
                       device: torch.device | str = "cpu") -> TeacherPairs:
         """Pairs from ``cache`` if it holds them, else ``make()`` them and save the cache."""
         if cache.is_file():
