@@ -124,3 +124,45 @@ def test_steadied_live_path_flickers_less(tmp_path):
                            size=(96, 72))
     assert raw.frames == held.frames == 20 and raw.static_share > 0.9
     assert held.static < raw.static / 2
+
+
+def _steady_reference(frames, floor=0.15, motion_levels=16.0):
+    """The filter as first written (numpy lookup, fresh temporaries): what its output must be."""
+    out, previous = [], None
+    for source, stylized in frames:
+        grey = cv2.blur(cv2.cvtColor(source, cv2.COLOR_RGB2GRAY), (5, 5))
+        if previous is None:
+            held = stylized
+        else:
+            table = np.clip(np.arange(256, dtype=np.float32) / motion_levels, floor, 1.0)
+            weight = table[cv2.absdiff(grey, previous)]
+            held = cv2.blendLinear(stylized, out[-1], weight, 1.0 - weight)
+        previous = grey
+        out.append(held)
+    return out
+
+
+def test_temporal_filter_output_is_the_reference_and_fresh_each_frame():
+    """The LUT lookups and reused buffers change the cost, not one output pixel; a frame handed
+    out is never written again (the screen may still be drawing it)."""
+    rng = np.random.default_rng(2)
+    base = rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    frames = []
+    for i in range(8):
+        source = base.copy()
+        source[:, 8 * i:8 * i + 16] = 255 - source[:, 8 * i:8 * i + 16]  # a moving band
+        noise = rng.integers(-3, 4, source.shape)
+        frames.append((np.clip(source + noise, 0, 255).astype(np.uint8),
+                       rng.integers(0, 255, source.shape, dtype=np.uint8)))
+    steady = TemporalFilter()
+    got, snapshots = [], []
+    for source, stylized in frames:
+        got.append(steady(source, stylized))
+        snapshots.append(got[-1].copy())  # as handed out, before later frames
+    for g, want, snap in zip(got, _steady_reference(frames), snapshots, strict=True):
+        assert np.array_equal(g, want)
+        assert np.array_equal(g, snap)
+    assert len({id(g) for g in got}) == len(got)
+    steady.reset()
+    small = frames[0][1][:30, :40].copy()
+    assert steady(frames[0][0][:30, :40].copy(), small) is small  # a new stream starts afresh
