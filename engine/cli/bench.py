@@ -157,6 +157,8 @@ def _print_profile(candidate: bench.Candidate, size: tuple[int, int], threads: i
 
 def _flicker(args: argparse.Namespace) -> int:
     """Stylized frame-to-frame change over the source's (1.0: as steady as the scene)."""
+    from engine.runtime.flicker import measure_flickers, raw_and_steadied
+    from engine.runtime.live import TemporalFilter
     from engine.runtime.stylizer import Stylizer
     from engine.styles import find_style
 
@@ -165,7 +167,8 @@ def _flicker(args: argparse.Namespace) -> int:
     rows = []
     for name in (n.strip() for n in args.flicker.split(",") if n.strip()):
         stylizer = Stylizer(find_style(name).path, threads=args.threads)
-        raw, held = (_flicker_of(stylizer, args.video, steady) for steady in (False, True))
+        # one network run per frame, measured raw and steadied as in webcam mode
+        raw, held = measure_flickers(raw_and_steadied(stylizer, TemporalFilter()), args.video)
         rows.append({"style": name, "video": args.video.name, "frames": raw.frames,
                      "static_share": round(raw.static_share, 3),
                      "raw_overall": round(raw.overall, 3), "raw_static": round(raw.static, 3),
@@ -178,16 +181,3 @@ def _flicker(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
     return 0
-
-
-def _flicker_of(stylizer, video: Path, steady: bool):
-    """Flicker of the live path on ``video``, with or without webcam mode's TemporalFilter."""
-    from engine.runtime.flicker import measure_flicker
-    from engine.runtime.live import TemporalFilter, stylize_frame
-
-    hold = TemporalFilter() if steady else None
-
-    def frame(rgb):
-        return stylize_frame(stylizer, rgb, steady=hold)
-
-    return measure_flicker(frame, video)

@@ -108,7 +108,7 @@ def test_temporal_filter_holds_still_areas_and_follows_motion():
 
 def test_steadied_live_path_flickers_less(tmp_path):
     """Sensor-like noise on a still clip: the raw network shimmers, the steadied path holds."""
-    from engine.runtime.flicker import measure_flicker
+    from engine.runtime.flicker import measure_flicker, measure_flickers, raw_and_steadied
 
     noisy = tmp_path / "noisy.avi"
     rng = np.random.default_rng(1)
@@ -124,6 +124,10 @@ def test_steadied_live_path_flickers_less(tmp_path):
                            size=(96, 72))
     assert raw.frames == held.frames == 20 and raw.static_share > 0.9
     assert held.static < raw.static / 2
+    # the one-pass pair (one network run per frame, as the bench and flicker table use) gives
+    # the same figures as the two passes
+    both = measure_flickers(raw_and_steadied(stylizer, TemporalFilter()), noisy, size=(96, 72))
+    assert both == (raw, held)
 
 
 def _steady_reference(frames, floor=0.15, motion_levels=16.0):
@@ -166,3 +170,20 @@ def test_temporal_filter_output_is_the_reference_and_fresh_each_frame():
     steady.reset()
     small = frames[0][1][:30, :40].copy()
     assert steady(frames[0][0][:30, :40].copy(), small) is small  # a new stream starts afresh
+
+
+def test_raw_and_steadied_are_the_live_path_with_and_without_the_filter(tmp_path):
+    """One network run, two streams: each as stylize_frame makes it, also when the frame is
+    shrunk to a working size and scaled back."""
+    from engine.runtime.flicker import raw_and_steadied
+
+    stylizer = Stylizer(export_random(tmp_path / "m.onnx", seed=6), threads=1)
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 255, (72, 96, 3), dtype=np.uint8) for _ in range(3)]
+    both = raw_and_steadied(stylizer, TemporalFilter(), max_size=48)
+    alone = TemporalFilter()
+    for rgb in frames:
+        raw, held = both(rgb)
+        assert raw.shape == held.shape == rgb.shape
+        assert np.array_equal(raw, stylize_frame(stylizer, rgb, max_size=48))
+        assert np.array_equal(held, stylize_frame(stylizer, rgb, max_size=48, steady=alone))
