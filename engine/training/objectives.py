@@ -54,7 +54,7 @@ class TeacherObjective(torch.nn.Module):
                  painted: Callable[[int, int], None] = lambda done, total: None) -> None:
         super().__init__()
         self.config = config
-        self.loss = DistillLoss()
+        self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0)
         side = pair_side(config.stroke_size)
 
         def paint() -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +77,7 @@ class TeacherObjective(torch.nn.Module):
 
     def losses(self, output: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor
                ) -> dict[str, torch.Tensor]:
-        cfg, parts = self.config, self.loss(output, targets)
-        return {"pixel": cfg.pixel_weight * parts["pixel"],
-                "feature": cfg.feature_weight * parts["feature"],
-                "texture": cfg.texture_weight * parts["texture"]}
+        cfg = self.config
+        weights = {"pixel": cfg.pixel_weight, "feature": cfg.feature_weight,
+                   "texture": cfg.texture_weight}
+        return {name: weights[name] * part for name, part in self.loss(output, targets).items()}

@@ -90,3 +90,11 @@ def test_distill_loss_is_zero_on_the_target_and_trains():
     assert all(parts[k] > 0 for k in ("pixel", "feature", "texture"))
     sum(parts.values()).backward()
     assert output.grad is not None and output.grad.abs().sum() > 0
+
+
+def test_pixel_only_distill_loss_loads_no_vgg():
+    painting = torch.rand(2, 3, 64, 64) * 255
+    loss = DistillLoss(vgg=False)
+    assert loss.vgg is None
+    parts = loss(painting + 10, painting)
+    assert set(parts) == {"pixel"} and abs(float(parts["pixel"]) - 10 / 255) < 1e-6

@@ -57,6 +57,13 @@ def test_teacher_run_paints_once_and_resume_reuses_the_pairs(tmp_path, photos):
     assert again.setup == [] and len(again.losses) == 2  # steps 5 and 6, no repainting
 
 
+def test_pixel_only_recipe_reports_only_the_pixel_loss(tmp_path, photos):
+    seen = Setup()
+    pixel_only = dataclasses.replace(TINY, feature_weight=0.0, texture_weight=0.0)
+    Trainer(pixel_only, PAINTING, photos, tmp_path / "run", seen).run()
+    assert seen.losses and all(set(step) == {"total", "pixel"} for step in seen.losses)
+
+
 def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
     token = CancelToken()
     with pytest.raises(Cancelled):
