@@ -5,7 +5,10 @@ skies, night scenes), score our built-ins against the peer's matching multistyle
 with ``--pair``, two models trained with the same recipe. Writes one contact sheet per
 comparison (rows: photo | models... | painting, each tile from the evaluated image) and prints
 markdown tables: the judge per model, and the artefact checks. ``--builtins`` scores every
-built-in against its own painting instead (the issue's "old" column).
+built-in against its own painting instead (the issue's "old" column). Each comparison also
+scores a control that only changes colours: the photo given the painting's CIELAB mean and
+spread (Reinhard et al. 2001); a judge that agrees with the eye puts it no closer than a
+repaint. "wins" counts the photos on which each model beats the first one of its comparison.
 
     python scripts/validate_judge.py --pair runs/judge2/starry-johnson/starry-johnson.onnx \\
         runs/judge2/starry-seed-tiny/starry-seed-tiny.onnx
@@ -22,7 +25,14 @@ import numpy as np
 
 from engine.io.images import load_image, save_image
 from engine.training.data import resize_short_side
-from engine.training.evaluate import EvalResult, evaluate_models, load_model, load_photos
+from engine.training.evaluate import (
+    EvalResult,
+    Scorer,
+    evaluate_models,
+    load_model,
+    load_photos,
+)
+from engine.training.judge import colour_grade
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
@@ -55,19 +65,51 @@ def _tile(rgb: np.ndarray) -> np.ndarray:
 
 
 def contact_sheet(photos: list[Path], models: list[str], painting: Path, size: int,
-                  out: Path) -> None:
-    """Rows of photo | each model's output | painting, stylized at the evaluation size."""
+                  out: Path, control: bool = True) -> None:
+    """Rows of photo | each model's output | (the colour-grade control) | painting, stylized at
+    the evaluation size."""
     stylizers = [load_model(m) for m in models]
-    art = _tile(load_image(painting).rgb)
+    rgb_art = load_image(painting).rgb
+    if control:
+        stylizers.append(lambda rgb: colour_grade(rgb, rgb_art))
+    art = _tile(rgb_art)
     rows = [np.concatenate([_tile(rgb), *(_tile(s(rgb)) for s in stylizers), art], 1)
             for rgb in load_photos(photos, size)]
     save_image(out, np.concatenate(rows, 0), quality=85)
 
 
-def judge_row(label: str, r: EvalResult) -> str:
+def control(photos: list[Path], painting: Path, size: int, first: EvalResult,
+            ) -> dict[str, float]:
+    """Mean judge numbers of the colour-grade control; /photo from ``first``'s baseline."""
+    scorer, art = Scorer(painting), load_image(painting).rgb
+    rows = [scorer.score(colour_grade(rgb, art), rgb) for rgb in load_photos(photos, size)]
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    mean["style_distance_rel"] = mean["style_distance"] / (first.style_distance
+                                                           / first.style_distance_rel)
+    mean["texture_rel"] = mean["texture"] / (first.texture / first.texture_rel)
+    return mean
+
+
+def wins(r: EvalResult, first: EvalResult) -> str:
+    """On how many photos ``r`` is closer to the painting than ``first`` (judge, texture)."""
+    pairs = list(zip(r.per_photo, first.per_photo, strict=True))
+    judge = sum(a["style_distance"] < b["style_distance"] for a, b in pairs)
+    texture = sum(a["texture"] < b["texture"] for a, b in pairs)
+    return "-" if r is first else f"{judge} / {texture} of {len(pairs)}"
+
+
+def judge_row(label: str, r: EvalResult, first: EvalResult) -> str:
     layers = " / ".join(f"{v:.3f}" for v in r.style_layers.values())
-    return (f"| {label} | `{r.model}` | {r.style_distance:.3f} | {r.style_distance_rel:.3f} | "
-            f"{layers} | {r.style_loss_rel:.3f} | {r.structure:.3f} | {r.ssim:.3f} |")
+    return (f"| {label} | `{r.model}` | {r.style_distance:.4f} | {r.style_distance_rel:.3f} | "
+            f"{r.progress:.2f} | {r.texture:.3f} | {r.texture_rel:.3f} | {layers} | "
+            f"{wins(r, first)} | {r.style_loss_rel:.3f} | {r.structure:.3f} | {r.ssim:.3f} |")
+
+
+def control_row(label: str, m: dict[str, float]) -> str:
+    layers = " / ".join(f"{v:.3f}" for k, v in m.items() if k.startswith("layer:"))
+    return (f"| {label} | colour grade (control) | {m['style_distance']:.4f} | "
+            f"{m['style_distance_rel']:.3f} | {m['progress']:.2f} | {m['texture']:.3f} | "
+            f"{m['texture_rel']:.3f} | {layers} | | | {m['structure']:.3f} | {m['ssim']:.3f} |")
 
 
 def checks_row(r: EvalResult) -> str:
@@ -78,8 +120,9 @@ def checks_row(r: EvalResult) -> str:
             f"({r.seen[edge]}) | {r.nearest} {r.nearest_difference:.1f} |")
 
 
-JUDGE_HEADER = ("| comparison | model | judge | judge/photo | relu3_1 / relu4_1 / relu5_1 / colour "
-                "| Gram/photo | structure | SSIM |\n|---|---|---|---|---|---|---|---|")
+JUDGE_HEADER = ("| comparison | model | judge | judge/photo | toward | texture | texture/photo | "
+                "relu3_1 / relu4_1 / relu5_1 / colour | wins (judge / texture) | Gram/photo | "
+                "structure | SSIM |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 CHECKS_HEADER = ("| model | grid | ovals | black lift | skin blue/green | reds kept | contrast | "
                  "edge line | most alike |\n|---|---|---|---|---|---|---|---|---|")
 
@@ -94,6 +137,8 @@ def main() -> None:
                         help="built-ins to compare with the peer (none: only --pair)")
     parser.add_argument("--builtins", action="store_true",
                         help="score every built-in against its own painting, nothing else")
+    parser.add_argument("--no-control", action="store_true",
+                        help="skip the colour-grade control rows")
     parser.add_argument("--json", type=Path, help="also write every result here")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "judge")
     args = parser.parse_args()
@@ -108,11 +153,16 @@ def main() -> None:
     print(JUDGE_HEADER)
     results = []
     for name, painting, models in comparisons:
-        for r in evaluate_models(models, photos, painting, size=args.size):
-            print(judge_row(name, r), flush=True)
+        found = evaluate_models(models, photos, painting, size=args.size)
+        for r in found:
+            print(judge_row(name, r, found[0]), flush=True)
             results.append((name, r))
+        if not (args.builtins or args.no_control):
+            print(control_row(name, control(photos, painting, args.size, found[0])),
+                  flush=True)
         if not args.builtins:
-            contact_sheet(photos[:4], models, painting, args.size, args.out / f"{name}.jpg")
+            contact_sheet(photos[:4], models, painting, args.size, args.out / f"{name}.jpg",
+                          not args.no_control)
     print(f"\n{CHECKS_HEADER}")
     for _, r in results:
         print(checks_row(r))

@@ -1,4 +1,5 @@
-"""`tinystyle eval`: score style models on photos (judge style distance and structure, SSIM,
+"""`tinystyle eval`: score style models on photos (judge style distance, progress towards the
+painting, texture terms and structure, SSIM,
 the artefact checks of issue #18, and the training's Gram and content losses for comparison)."""
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from pathlib import Path
 COLUMNS = (  # (header, EvalResult field, format)
     ("judge", "style_distance", ".4f"),
     ("/photo", "style_distance_rel", ".3f"),
+    ("toward", "progress", ".3f"),
+    ("texture", "texture", ".4f"),
+    ("/photo", "texture_rel", ".3f"),
     ("struct", "structure", ".3f"),
     ("ssim", "ssim", ".3f"),
     ("gram", "style_loss", ".4g"),
@@ -31,16 +35,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval", help="score style models on photos",
         description="Per model, means over the photos: the judge's style distance to the "
-                    "painting (sliced Wasserstein on VGG relu3_1..relu5_1 at the best-fitting "
-                    "painting scale, plus CIELAB colours) and its deep-structure similarity to "
-                    "the photo (1 = same layout), luminance SSIM to the photo, the training's "
-                    "Gram style and relu2_2 content losses, and the artefact checks: 4-px grid "
-                    "energy beyond the photo's, ovals in smooth skies, near-black lift, lines "
-                    "along an edge (grey levels), skin turned blue/green, strong reds kept, "
-                    "luma contrast over min(photo's, painting's), and the most alike other "
-                    "model. '/photo' columns divide by the unstyled photo's distance (below 1: "
-                    "closer to the painting than the photo is); '(n)' counts the photos on "
-                    "which a check fired.")
+                    "painting (cosine distance between the style embeddings of Magenta's "
+                    "style predictor, each picture seen whole at 256 px; the texture mean "
+                    "without the predictor), 'toward': how far the output moved from the "
+                    "photo towards the painting in that embedding (0 photo, 1 painting), the "
+                    "texture terms (sliced Wasserstein on VGG relu3_1..relu5_1 at the "
+                    "best-fitting painting scale, plus CIELAB colours; they see grids and "
+                    "outlines, but prefer colour grades to repaints), the deep-structure "
+                    "similarity to the photo (1 = same layout), luminance SSIM to the photo, the "
+                    "training's Gram style and relu2_2 content losses, and the artefact checks: "
+                    "4-px grid energy beyond the photo's, ovals in smooth skies, near-black "
+                    "lift, lines along an edge (grey levels), skin turned blue/green, strong "
+                    "reds kept, luma contrast over min(photo's, painting's), and the most alike "
+                    "other model. '/photo' columns divide by the unstyled photo's distance "
+                    "(below 1: closer to the painting than the photo is); '(n)' counts the "
+                    "photos on which a check fired.")
     p.add_argument("models", metavar="MODEL", nargs="+",
                    help="style names, .onnx files, or multistyle26:<index> (the peer's styles)")
     p.add_argument("--content", type=Path, required=True, help="folder of photos")

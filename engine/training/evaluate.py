@@ -1,11 +1,14 @@
 """Score style models on photos: the style judge, the content measures, the artefact checks.
 
-Per model and photo set: the judge's style distance to the painting and its deep-structure
-similarity to the photo (``engine.training.judge`` says why), luminance SSIM (Wang et al. 2004)
-to the photo, the artefact checks of issue #18 (``engine.training.artefacts``: means over the
-photos and on how many each fired), which other model of the same run looks most alike, and
-the training's Gram style and relu2_2 content losses (unweighted, same layers and painting size
-as training, kept so old numbers stay comparable). Distances are also given relative to the
+Per model and photo set: the judge's style distance to the painting (the style embedding's
+cosine distance), how far the output moved from the photo towards the painting in that
+embedding, the judge's texture terms (sliced Wasserstein on VGG features and colours) and its
+deep-structure similarity to the photo (``engine.training.judge`` says why), luminance SSIM
+(Wang et al. 2004) to the photo, the artefact checks of issue #18
+(``engine.training.artefacts``: means over the photos and on how many each fired), which other
+model of the same run looks most alike, and the training's Gram style and relu2_2 content
+losses (unweighted, same layers and painting size as training, kept so old numbers stay
+comparable). Distances are also given relative to the
 unstyled photo's (1 = no closer to the painting than the photo).
 
 Models are our style names or .onnx files, or ``multistyle26:<index>``: one built-in style of
@@ -27,7 +30,7 @@ from engine.errors import ImageFormatError, StudioError
 from engine.io.images import find_images, load_image
 from engine.training import artefacts
 from engine.training.data import resize_short_side
-from engine.training.judge import Judge
+from engine.training.judge import COLOUR, PROGRESS, STYLE_LAYERS, TEXTURE, Judge
 from engine.training.losses import content_loss, gram, style_loss
 
 SSIM_WINDOW = 11  # px, gaussian window of the standard SSIM
@@ -42,15 +45,19 @@ Stylize = Callable[[np.ndarray], np.ndarray]  # uint8 HxWx3 -> uint8 HxWx3, same
 @dataclass(frozen=True)
 class EvalResult:
     model: str  # as given (style name, path or multistyle26:<index>)
-    style_distance: float  # judge: mean sliced Wasserstein distance to the painting, unitless
+    style_distance: float  # judge: style-embedding cosine distance to the painting (the
+    # texture mean where the embedding's predictor is not installed), unitless
     style_distance_rel: float  # the same over the unstyled photos' (1 = no closer than them)
+    progress: float  # embedding: moved from the photo towards the painting, 0 photo, 1 painting
+    texture: float  # judge: mean of the SW2 texture terms (style_layers), unitless
+    texture_rel: float  # the same over the unstyled photos'
     structure: float  # judge: deep self-similarity correlation with the photo, 1 = same layout
     ssim: float  # mean luminance SSIM between stylized and original photo, -1..1
     style_loss: float  # training Gram loss, mean over photos, unweighted
     style_loss_rel: float  # the same over the unstyled photos'
     content_loss: float  # training relu2_2 MSE, mean over photos, unweighted
     images: int  # photos scored
-    style_layers: dict[str, float]  # judge distance per VGG layer and the colour term
+    style_layers: dict[str, float]  # judge texture terms: SW2 per VGG layer and colour
     checks: dict[str, float] = field(default_factory=dict)  # artefact checks, mean over photos
     seen: dict[str, int] = field(default_factory=dict)  # photos on which each check fired
     nearest: str = ""  # the other model evaluated with it that looks most alike
@@ -168,15 +175,21 @@ class Scorer:
         self.painting_contrast = artefacts.contrast(rgb)
 
     def score(self, out: np.ndarray, photo: np.ndarray,
-              photo_features: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
-        """Per-photo numbers for ``out`` stylized from ``photo`` (whose features may be passed
-        in, so a photo scored against several models is run through VGG once)."""
+              photo_features: dict[str, torch.Tensor] | None = None,
+              photo_vector: np.ndarray | None = None) -> dict[str, float]:
+        """Per-photo numbers for ``out`` stylized from ``photo`` (whose VGG features and style
+        embedding may be passed in, so a photo scored against several models is seen once)."""
         feats = self.judge.features(out)
         ref = self.judge.features(photo) if photo_features is None else photo_features
-        distances = self.judge.style_distance(out, feats, self.painting)
+        if photo_vector is None:
+            photo_vector = self.judge.embed(photo)
+        distances = self.judge.style_distance(
+            out, feats, self.painting, photo if photo_vector is None else photo_vector)
         return {
-            **{f"layer:{k}": v for k, v in distances.items() if k != "mean"},
+            **{f"layer:{k}": distances[k] for k in (*STYLE_LAYERS, COLOUR)},
             "style_distance": distances["mean"],
+            "texture": distances[TEXTURE],
+            "progress": distances.get(PROGRESS, float("nan")),
             "structure": self.judge.structure(feats, ref),
             "ssim": ssim(out, photo),
             "style_loss": style_loss(feats, self.grams).item(),
@@ -220,11 +233,11 @@ def evaluate_models(
     baseline, rows = [], [[] for _ in models]  # the unstyled photos' scores; each model's
     looks: list[list[float]] = [[] for _ in pairs]
     for rgb in load_photos(content, size, limit):
-        ref = scorer.judge.features(rgb)
-        baseline.append(scorer.score(rgb, rgb, ref))
+        ref, vector = scorer.judge.features(rgb), scorer.judge.embed(rgb)
+        baseline.append(scorer.score(rgb, rgb, ref, vector))
         outs = [stylize(rgb) for stylize in stylizers]
         for out, model_rows in zip(outs, rows, strict=True):
-            model_rows.append(scorer.score(out, rgb, ref))
+            model_rows.append(scorer.score(out, rgb, ref, vector))
         for (i, j), values in zip(pairs, looks, strict=True):
             values.append(artefacts.look_difference(outs[i], outs[j]))
     base = _mean(baseline)
@@ -237,6 +250,8 @@ def evaluate_models(
             model=str(model),
             style_distance=m["style_distance"],
             style_distance_rel=m["style_distance"] / base["style_distance"],
+            progress=m["progress"], texture=m["texture"],
+            texture_rel=m["texture"] / base["texture"],
             structure=m["structure"], ssim=m["ssim"],
             style_loss=m["style_loss"], style_loss_rel=m["style_loss"] / base["style_loss"],
             content_loss=m["content_loss"], images=len(baseline),
