@@ -33,6 +33,7 @@ from engine.io.model_files import load_network
 from engine.training.checkpoint import load_checkpoint
 from engine.training.config import CHECKPOINT_NAME
 from engine.training.library import LibrarySettings, Recipe, train_library
+from engine.training.trainer import credit_teacher
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = paths.bundled_styles_dir() / "recipes"
@@ -52,6 +53,8 @@ def load_recipe(recipes: Path, name: str, data: Path) -> Recipe:
         painting_source=f"{recipe.credits.painting_source}; painting in the public domain",
         description=f"{recipe.credits.title} ({recipe.credits.artist}), built-in TinyStyle "
                     f"style; recipe resources/styles/recipes/{name}.toml")
+    credits = dataclasses.replace(credits, description=credit_teacher(credits.description,
+                                                                      recipe.config))
     return dataclasses.replace(recipe, credits=credits)
 
 

@@ -96,6 +96,15 @@ def to_rgb(image: torch.Tensor) -> np.ndarray:
     return image[0].detach().clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
 
 
+def credit_teacher(description: str, config: TrainConfig) -> str:
+    """A distilled style's card also names the network that painted its training targets."""
+    if config.method != "teacher":
+        return description
+    from engine.training.teacher import CREDIT
+
+    return f"{description}; distilled from {CREDIT}"
+
+
 def load_painting(path: str | os.PathLike) -> np.ndarray:
     """The painting as uint8 HxWx3 RGB; TrainingError if it is not a readable image."""
     try:
@@ -304,7 +313,8 @@ class Trainer:
                         f"{self.config.image_size} px crops, batch {self.config.batch_size}",
         )
         return dataclasses.replace(card, name=self.name, title=card.title or self.title,
-                                   preset=self.config.net, steps=self.step)
+                                   preset=self.config.net, steps=self.step,
+                                   description=credit_teacher(card.description, self.config))
 
     def _finish(self) -> TrainResult:
         onnx_path = self.run_dir / f"{self.name}.onnx"

@@ -10,6 +10,7 @@ import pytest
 
 from engine.errors import Cancelled, TrainingError
 from engine.io import paths
+from engine.io.model_files import read_card
 from engine.progress import CancelToken, TrainCallbacks
 from engine.training.config import TrainConfig
 from engine.training.pairs import PAIRS_NAME
@@ -60,8 +61,9 @@ def test_teacher_run_paints_once_and_resume_reuses_the_pairs(tmp_path, photos):
 def test_pixel_only_recipe_reports_only_the_pixel_loss(tmp_path, photos):
     seen = Setup()
     pixel_only = dataclasses.replace(TINY, feature_weight=0.0, texture_weight=0.0)
-    Trainer(pixel_only, PAINTING, photos, tmp_path / "run", seen).run()
+    result = Trainer(pixel_only, PAINTING, photos, tmp_path / "run", seen).run()
     assert seen.losses and all(set(step) == {"total", "pixel"} for step in seen.losses)
+    assert "distilled from Magenta" in read_card(result.onnx_path).description
 
 
 def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
