@@ -16,7 +16,8 @@ from engine.errors import Cancelled, StudioError
 from engine.logs import configure_console
 
 # Subcommand modules under engine.cli, in the order `tinystyle --help` lists them.
-COMMANDS = ("stylize", "styles", "info", "train", "train_library", "eval", "export", "bench")
+COMMANDS = ("stylize", "styles", "info", "train", "instant", "train_library", "eval", "export",
+            "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
