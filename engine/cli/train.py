@@ -29,15 +29,17 @@ LOG_LINES = 50  # without a terminal, print about this many progress lines per r
 
 def register(sub: argparse._SubParsersAction) -> None:
     from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
-    from engine.training.config import TRAIN_PRESETS
+    from engine.training.config import TRAIN_PRESETS, default_train_preset
 
     p = sub.add_parser("train", help="train a style network on a painting",
                        description="Train a style network on STYLE_IMAGE and install it as a "
                                    "user style. Ctrl-C saves a checkpoint; --resume continues.")
     p.add_argument("style_image", metavar="STYLE_IMAGE", type=Path, help="the painting")
     p.add_argument("--name", required=True, help="style name (lowercase, digits, - or _)")
-    p.add_argument("--preset", choices=list(TRAIN_PRESETS), default="quick",
-                   help="training preset (default: quick)")
+    default = default_train_preset()
+    p.add_argument("--preset", choices=list(TRAIN_PRESETS), default=default,
+                   help=f"training preset (default: {default}; painted needs the teacher, "
+                        "pip install 'tinystyle[teacher]')")
     p.add_argument("--net", choices=list(NET_PRESETS),
                    help=f"network preset (default: {DEFAULT_NET_PRESET})")
     p.add_argument("--content", type=Path, help="folder of content photos (default: bundled)")

@@ -114,3 +114,12 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "best": TrainConfig(image_size=256, batch_size=8, steps=4000, lr_schedule="cosine",
                         preview_every=200, checkpoint_every=500),
 }
+
+
+def default_train_preset() -> str:
+    """The preset a new style starts from (wizard and ``tinystyle train``): "painted" where the
+    painting teacher is installed (styles that paint rather than grade the photo; about quick's
+    time on a CPU), else "quick"."""
+    from engine.training.teacher import teacher_installed  # cv2, not torch
+
+    return "painted" if teacher_installed() else "quick"

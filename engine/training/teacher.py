@@ -46,6 +46,15 @@ def model_folder() -> Path:
     return folder
 
 
+def teacher_installed() -> bool:
+    """Whether the teacher's package and files are here (the default preset depends on it)."""
+    try:
+        model_folder()
+    except TrainingError:
+        return False
+    return True
+
+
 def centre_square(rgb: np.ndarray, side: int) -> np.ndarray:
     """The largest centred square of a uint8 HxWx3 image, resized to ``side``."""
     h, w = rgb.shape[:2]

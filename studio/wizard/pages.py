@@ -214,7 +214,8 @@ class ContentPage(QWizardPage):
 class PresetPage(QWizardPage):
     """Network size (weights, expected FPS) and training quality (expected minutes)."""
 
-    def __init__(self, net_presets: dict, train_presets: dict, default_net: str) -> None:
+    def __init__(self, net_presets: dict, train_presets: dict, default_net: str,
+                 default_train: str) -> None:
         super().__init__()
         self._train_presets = train_presets
         self.setTitle("Size and quality")
@@ -230,6 +231,7 @@ class PresetPage(QWizardPage):
         self.quality = QComboBox()
         for name in train_presets:
             self.quality.addItem(name, name)
+        self.quality.setCurrentIndex(max(0, self.quality.findData(default_train)))
         self.steps = QSpinBox(minimum=1, maximum=100_000, singleStep=50)
         self.image_size = QSpinBox(minimum=32, maximum=512, singleStep=32)
         # Create ML's two controls: how far from the photo, and how big the painting's strokes.

@@ -95,7 +95,7 @@ class TrainWizard(QWizard):
         super().__init__(parent)
         from engine.io.paths import bundled_photos_dir
         from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
-        from engine.training.config import TRAIN_PRESETS, TrainConfig
+        from engine.training.config import TRAIN_PRESETS, TrainConfig, default_train_preset
 
         self._jobs, self._errors = jobs, errors
         self._worker: TrainingWorker | None = None
@@ -106,7 +106,8 @@ class TrainWizard(QWizard):
         self.resize(760, 600)
         self.painting_page = PaintingPage(settings)
         self.content_page = ContentPage(bundled_photos_dir(), settings)
-        self.preset_page = PresetPage(NET_PRESETS, TRAIN_PRESETS, DEFAULT_NET_PRESET)
+        self.preset_page = PresetPage(NET_PRESETS, TRAIN_PRESETS, DEFAULT_NET_PRESET,
+                                      default_train_preset())
         self.train_page = TrainPage()
         self._train_presets = TRAIN_PRESETS
         for page in (self.painting_page, CropPage(TrainConfig().style_size), self.content_page,

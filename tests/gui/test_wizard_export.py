@@ -8,6 +8,7 @@ import onnx
 import pytest
 from PySide6.QtWidgets import QWizard
 
+from engine.training.config import default_train_preset
 from tests.gui.conftest import drop_files
 
 
@@ -36,8 +37,9 @@ def test_wizard_trains_and_style_joins_gallery(qtbot, window, bundled_photos, ph
     wizard.next()  # size and quality
     wizard.preset_page.steps.setValue(20)
     wizard.preset_page.image_size.setValue(32)
+    assert wizard.preset_page.quality.currentData() == default_train_preset()
     wizard.config_overrides = {"batch_size": 2, "style_size": 64, "preview_every": 5,
-                               "checkpoint_every": 10}
+                               "checkpoint_every": 10, "teacher_pairs": 4}
     wizard.next()
     assert wizard.currentPage() is wizard.train_page
     assert not wizard.button(QWizard.WizardButton.FinishButton).isEnabled()

