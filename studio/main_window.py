@@ -105,8 +105,12 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         style = bar.addMenu("&Style")
+        train = self._action(style, "&Train a new style…", self.open_wizard, "Ctrl+T")
+        instant = self._action(style, "&Instant style from a painting…",
+                               self.gallery.choose_painting, "Ctrl+Shift+T")
+        self.gallery.instantBusyChanged.connect(instant.setDisabled)
         needs_torch = [
-            self._action(style, "&Train a new style…", self.open_wizard, "Ctrl+T"),
+            train, instant,
             self._action(style, "Export to &iPhone…", lambda: self.gallery.request_export("ios"),
                          "Ctrl+E")]
         if not training_included():  # the light build: say why instead of failing later

@@ -1,7 +1,9 @@
 """Style gallery: painting thumbnails with titles, search, a details card with export buttons.
 
 Right-click renames or deletes a user style or reveals its file; dropping an ``.onnx`` imports
-it. Listing and importing run as jobs; this pane only shows their results.
+it. "Instant style from a painting…" (or dropping a painting) makes and installs a style from
+a painting in seconds (issue #16). Listing, importing and instant styles run as jobs; this pane
+only shows their progress and results.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QPoint, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QIcon
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -30,6 +34,7 @@ from engine.errors import StudioError
 from studio import icons
 from studio.drops import MODEL_SUFFIXES, local_paths
 from studio.error_dialog import ErrorReporter
+from studio.workers.instant_jobs import instant_style_job
 from studio.workers.job_worker import JobRunner, JobWorker
 from studio.workers.style_jobs import StyleEntry, import_style_job, list_styles_job
 
@@ -38,6 +43,8 @@ if TYPE_CHECKING:
 
 ICON_PX = 56
 STYLE_ROLE = Qt.ItemDataRole.UserRole
+INSTANT_JOB = "instant-style"
+PAINTING_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.bmp *.tif *.tiff);;All files (*)"
 
 
 class GalleryPane(QWidget):
@@ -46,6 +53,7 @@ class GalleryPane(QWidget):
     styleSelected = Signal(object)  # engine.styles.Style
     stylesLoaded = Signal(int)  # how many styles are listed
     exportRequested = Signal(object, str)  # Style, "ios" or "onnx"
+    instantBusyChanged = Signal(bool)  # an instant style is being made (or cancelled)
 
     def __init__(self, jobs: JobRunner, errors: ErrorReporter,
                  parent: QWidget | None = None) -> None:
@@ -53,6 +61,8 @@ class GalleryPane(QWidget):
         self.setObjectName("galleryPane")
         self._jobs, self._errors = jobs, errors
         self._wanted = ""  # style to select once the list arrives
+        self._paintings: list[Path] = []  # dropped paintings waiting for the instant job
+        self._instant_worker: JobWorker | None = None  # until its job has ended
         self.setAcceptDrops(True)
         self.search = QLineEdit(placeholderText="Search styles")
         self.search.setClearButtonEnabled(True)
@@ -85,7 +95,14 @@ class GalleryPane(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.ios_button)
         buttons.addWidget(self.onnx_button)
-        hint = QLabel("Drop an .onnx style here to import it")
+        self.instant_button = QPushButton(icons.standard("FileDialogNewFolder"),
+                                          "Instant style from a painting…")
+        self.instant_button.setObjectName("instantButton")
+        self.instant_button.setToolTip("Make a style from any painting in seconds, no training")
+        self.instant_button.clicked.connect(self.choose_painting)
+        self._build_instant_busy()
+        self._update_instant_controls()
+        hint = QLabel("Drop an .onnx style to import it, or a painting to make an instant style")
         hint.setObjectName("hint")
         hint.setWordWrap(True)  # wraps rather than widening the pane's minimum
         layout = QVBoxLayout(self)
@@ -94,8 +111,31 @@ class GalleryPane(QWidget):
         for widget in (title, self.search, self.list, self.details):
             layout.addWidget(widget)
         layout.addLayout(buttons)
+        layout.addWidget(self.instant_button)
+        layout.addWidget(self.instant_busy)
         layout.addWidget(hint)
         self._update_details()
+
+    def _build_instant_busy(self) -> None:
+        """A busy bar, the current step and Cancel, shown only while an instant style is made."""
+        self.instant_busy = QWidget()
+        self.instant_bar = QProgressBar()
+        self.instant_bar.setRange(0, 0)  # busy: the export has no steps of its own to count
+        self.instant_bar.setTextVisible(False)
+        self.instant_bar.setMaximumHeight(6)
+        self.instant_label = QLabel()
+        self.instant_label.setObjectName("hint")
+        self.instant_label.setWordWrap(True)
+        self.instant_cancel = QPushButton("Cancel")
+        self.instant_cancel.clicked.connect(self.cancel_instant)
+        row = QHBoxLayout()
+        row.addWidget(self.instant_label, 1)
+        row.addWidget(self.instant_cancel)
+        box = QVBoxLayout(self.instant_busy)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.instant_bar)
+        box.addLayout(row)
+        self.instant_busy.setVisible(False)
 
     # -- listing -----------------------------------------------------------------------------
     def refresh(self, select: str = "") -> None:
@@ -232,15 +272,84 @@ class GalleryPane(QWidget):
     def _on_style_imported(self, style: Style) -> None:
         self.refresh(select=style.name)
 
+    # -- instant styles (issue #16) -----------------------------------------------------------
+    def choose_painting(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Instant style from a painting",
+                                              str(Path.home()), PAINTING_FILTER)
+        if path:
+            self.make_instant_style(Path(path))
+
+    def make_instant_style(self, painting: Path) -> None:
+        """Make and install a style from ``painting``; queued while another one is made."""
+        if self.instant_running():
+            self._paintings.append(painting)
+            return
+        worker = JobWorker(instant_style_job(painting))
+        worker.progress.connect(self._on_instant_progress)
+        worker.finished.connect(self._on_instant_finished)
+        worker.failed.connect(self._errors.show_error)
+        worker.done.connect(self._on_instant_done)
+        self._instant_worker = worker
+        self.instant_label.setText(f"Making a style from {painting.name}…")
+        self.instant_cancel.setEnabled(True)
+        self._jobs.start(INSTANT_JOB, worker)
+        self._update_instant_controls()
+
+    def instant_running(self) -> bool:
+        """True from the start of an instant style until its job has ended (cancelled too)."""
+        return self._instant_worker is not None
+
+    def cancel_instant(self) -> None:
+        """Cancel the instant style being made (and the queued ones); it leaves no file."""
+        self._paintings.clear()
+        if self.instant_running():
+            self.instant_label.setText("Cancelling…")
+            self.instant_cancel.setEnabled(False)
+            self._jobs.cancel(INSTANT_JOB)
+
+    def _update_instant_controls(self) -> None:
+        running = self.instant_running()
+        if running != self.instant_busy.isVisibleTo(self):
+            self.instantBusyChanged.emit(running)
+        self.instant_busy.setVisible(running)
+        self.instant_button.setEnabled(training_included() and not running)
+        if not training_included():
+            self.instant_button.setToolTip(f"Not in this build: {TRAINING_MISSING}")
+
+    @Slot(int, int, str)
+    def _on_instant_progress(self, done: int, total: int, what: str) -> None:
+        if self.instant_cancel.isEnabled():  # not over "Cancelling…"
+            self.instant_label.setText(f"{what[:1].upper()}{what[1:]}… ({done + 1}/{total})")
+
+    @Slot(object)
+    def _on_instant_finished(self, style: Style) -> None:
+        self.refresh(select=style.name)
+
+    @Slot()
+    def _on_instant_done(self) -> None:
+        self._instant_worker = None
+        self.instant_cancel.setEnabled(True)
+        self._update_instant_controls()
+        if self._paintings:
+            self.make_instant_style(self._paintings.pop(0))
+
+    # -- drops -------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if local_paths(event.mimeData().urls(), MODEL_SUFFIXES):
+        if [p for p in local_paths(event.mimeData().urls()) if not p.is_dir()]:
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        for path in local_paths(event.mimeData().urls(), MODEL_SUFFIXES):
-            self.import_model(path)
+        """``.onnx`` files are imported; any other file is taken as a painting (an instant
+        style; a file that is not an image gets the usual error message)."""
+        paths = [p for p in local_paths(event.mimeData().urls()) if not p.is_dir()]
+        models = local_paths(event.mimeData().urls(), MODEL_SUFFIXES)
+        for path in paths:
+            if path in models:
+                self.import_model(path)
+            else:
+                self.make_instant_style(path)
         event.acceptProposedAction()
 
 

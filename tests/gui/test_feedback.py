@@ -141,9 +141,9 @@ def test_smallest_window_shows_every_control(qtbot, window):
     for index in range(bar.count()):
         assert bar.rect().contains(bar.tabRect(index)), bar.tabText(index)
     image, webcam, gallery = window.image_pane, window.webcam_pane, window.gallery
-    for widget in (gallery.ios_button, gallery.onnx_button, window.controls.strength,
-                   window.controls.preserve, image.open_button, image.save_as_button,
-                   image.actual_button):
+    for widget in (gallery.ios_button, gallery.onnx_button, gallery.instant_button,
+                   window.controls.strength, window.controls.preserve, image.open_button,
+                   image.save_as_button, image.actual_button):
         assert _fully_shown(widget, window), widget.text() if hasattr(widget, "text") else widget
     window.tabs.setCurrentWidget(webcam)
     qtbot.waitUntil(lambda: webcam.start_button.isVisible(), timeout=5_000)

@@ -19,10 +19,13 @@ def test_light_build_greys_out_training_and_iphone_export(qtbot, settings, user_
     try:
         qtbot.waitUntil(lambda: window.gallery.current_style() is not None, timeout=10_000)
         actions = {a.text(): a for a in window.menuBar().actions()[1].menu().actions()}
-        for name in ("&Train a new style…", "Export to &iPhone…"):
+        for name in ("&Train a new style…", "&Instant style from a painting…",
+                     "Export to &iPhone…"):
             assert not actions[name].isEnabled() and "PyTorch" in actions[name].toolTip()
         assert not window.gallery.ios_button.isEnabled()
         assert "PyTorch" in window.gallery.ios_button.toolTip()
+        assert not window.gallery.instant_button.isEnabled()
+        assert "PyTorch" in window.gallery.instant_button.toolTip()
         assert window.gallery.onnx_button.isEnabled()  # what the light build can still do
     finally:
         window.shutdown()

@@ -1,0 +1,138 @@
+"""Instant style job (issue #16): a painting becomes an installed style in seconds, no training.
+
+The same engine steps as ``tinystyle instant`` (engine/cli/instant.py): the painting teacher's
+predictor reads the painting's style vector, the shipped instant-style model turns it into the
+network's norm parameters, and the network is exported and installed like a trained style.
+The model is written in a scratch folder under the runs folder and installed last, so a
+cancelled or failed job leaves no file behind (a cancel that lands after the install removes
+the style again).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.errors import Cancelled, ImageFormatError, StudioError
+from studio.workers.job_worker import Job, JobContext
+
+if TYPE_CHECKING:
+    from engine.styles import Style
+
+THUMBNAIL_SIDE = 192  # px, the gallery thumbnail (as ``tinystyle instant`` writes it)
+STEPS = ("reading the painting", "checking the painting teacher", "loading the instant model",
+         "reading the painting's style", "exporting the style", "installing the style")
+SCRATCH_PREFIX = "instant-"  # scratch folders under the runs folder, removed when the job ends
+
+
+@dataclass(frozen=True)
+class InstantRequest:
+    """What the gallery asks for: the painting, and the name and title derived from it."""
+
+    painting: Path
+    name: str
+    title: str
+
+    @classmethod
+    def for_painting(cls, painting: Path, taken: set[str]) -> InstantRequest:
+        """Name = the file stem as a style name, made unique against ``taken``; title = the
+        stem in words ("van-gogh_church" -> "Van Gogh Church")."""
+        base = style_name(painting.stem)
+        name, n = base, 2
+        while name in taken:
+            suffix = f"-{n}"
+            name, n = f"{base[:64 - len(suffix)]}{suffix}", n + 1
+        return cls(painting, name, title_words(painting.stem))
+
+
+def style_name(stem: str) -> str:
+    """A valid style name (engine.styles.NAME_PATTERN) from any file stem."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")[:64].rstrip("-_")
+    return slug or "instant-style"
+
+
+def title_words(stem: str) -> str:
+    words = [w for w in re.split(r"[\s_\-.]+", stem) if w]
+    return " ".join(w[:1].upper() + w[1:] for w in words) or stem
+
+
+def taken_names() -> set[str]:
+    """Names of the bundled and user styles (files on disk, not the gallery's last listing)."""
+    from engine.io import paths
+
+    folders = (paths.bundled_styles_dir(), paths.user_styles_dir())
+    return {p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.onnx")}
+
+
+def instant_style_job(painting: Path) -> Job:
+    """Make and install an instant style from ``painting``; returns the installed ``Style``."""
+
+    def job(ctx: JobContext) -> Style:
+        def step(index: int) -> None:
+            ctx.check()
+            ctx.progress(index, len(STEPS), STEPS[index])
+
+        from engine.io import paths
+        from engine.io.images import load_image
+
+        step(0)
+        request = InstantRequest.for_painting(painting, taken_names())
+        try:
+            rgb = load_image(request.painting).rgb
+        except ImageFormatError as exc:
+            raise StudioError(f"painting {exc.message}", hint="choose a JPEG or PNG painting") \
+                from None
+        step(1)
+        from engine.deps import require_training
+        from engine.training import teacher
+
+        require_training("instant styles")
+        teacher.model_folder()  # not installed: fail before the slow torch import
+        step(2)
+        from engine.training.instant import load_instant
+
+        model = load_instant()
+        step(3)
+        vector = teacher.PaintingTeacher(rgb).style_vector
+        net = model.network(vector)
+        step(4)
+        runs = paths.user_runs_dir()
+        runs.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=runs) as scratch:
+            out = _export(net, model.preset, request, rgb, Path(scratch))
+            step(5)
+            return _install(ctx, out, request.name)
+
+    return job
+
+
+def _export(net, preset: str, request: InstantRequest, rgb, folder: Path) -> Path:
+    from engine import styles
+    from engine.card import ModelCard
+    from engine.export.to_onnx import export_onnx
+    from engine.io.images import save_image
+    from engine.training.teacher import CREDIT, centre_square
+
+    source = request.painting.name
+    card = ModelCard(
+        name=request.name, title=request.title, preset=preset, painting_source=source,
+        description=f"instant style (conditional instance norm) from {source}; "
+                    f"style vector: {CREDIT}")
+    out = export_onnx(net, card, folder / f"{request.name}.onnx")
+    save_image(out.with_suffix(styles.THUMBNAIL_SUFFIX), centre_square(rgb, THUMBNAIL_SIDE))
+    return out
+
+
+def _install(ctx: JobContext, model: Path, name: str) -> Style:
+    from engine.styles import delete_user_style, import_user_style
+
+    style = import_user_style(model, name)
+    try:
+        ctx.check()  # cancelled while installing: take the style out again
+    except Cancelled:
+        delete_user_style(style.name)
+        raise
+    return style
