@@ -13,8 +13,6 @@ from pathlib import Path
 
 from engine.io import paths
 
-THUMBNAIL_SIDE = 192  # px, the gallery thumbnail (as trained styles have)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -39,32 +37,17 @@ def run(args: argparse.Namespace) -> int:
 
     require_training("tinystyle instant")
     from engine import styles
-    from engine.card import ModelCard
-    from engine.errors import ImageFormatError, StudioError
-    from engine.export.to_onnx import export_onnx
-    from engine.io.images import load_image, save_image
-    from engine.training.instant import load_instant
-    from engine.training.teacher import CREDIT, PaintingTeacher, centre_square
+    from engine.training.instant import export_instant_style, load_instant, read_painting
+    from engine.training.teacher import PaintingTeacher
 
     start = time.perf_counter()
     styles.check_name(args.name)
-    try:
-        painting = load_image(args.painting).rgb
-    except ImageFormatError as exc:
-        raise StudioError(f"painting {exc.message}", hint="choose a JPEG or PNG painting") \
-            from None
+    painting = read_painting(args.painting)
     model = load_instant(args.weights)  # before the teacher: a missing file fails fast
-    vector = PaintingTeacher(painting).style_vector
-    net = model.network(vector)
-    card = ModelCard(
-        name=args.name, title=args.title or args.painting.stem,
-        preset=model.preset, painting_source=args.painting.name,
-        description=f"instant style (conditional instance norm) from {args.painting.name}; "
-                    f"style vector: {CREDIT}")
-    out = (args.out_dir or paths.user_runs_dir()) / args.name / f"{args.name}.onnx"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    export_onnx(net, card, out)
-    save_image(out.with_suffix(styles.THUMBNAIL_SUFFIX), centre_square(painting, THUMBNAIL_SIDE))
+    net = model.network(PaintingTeacher(painting).style_vector)
+    out = export_instant_style(net, model.preset, painting, args.painting.name, args.name,
+                               args.title or args.painting.stem,
+                               (args.out_dir or paths.user_runs_dir()) / args.name)
     print(f"model: {out}")
     if not args.no_install:
         style = styles.import_user_style(out, args.name)

@@ -25,13 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.errors import ModelLoadError
+from engine.errors import ImageFormatError, ModelLoadError, StudioError
 from engine.io.files import atomic_path
 from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS, ModelConfig, net_preset
 from engine.models.transformer import TransformerNet
 
 STYLE_DIM = 100  # the teacher's style vector (Magenta's bottleneck)
 FORMAT_VERSION = 1  # of the weights file written by ``save_instant``
+THUMBNAIL_SIDE = 192  # px, an instant style's gallery thumbnail (as trained styles have)
 
 
 class StyledNorm(nn.InstanceNorm2d):
@@ -183,3 +184,34 @@ def load_instant(path: str | os.PathLike | None = None) -> InstantModel:
                              f"({type(exc).__name__}: {detail})",
                              hint="train them with scripts/train_instant.py") from None
     return model.eval()
+
+
+def read_painting(path: Path) -> np.ndarray:
+    """uint8 (H, W, 3) RGB of the painting at ``path``; StudioError with a hint if unreadable."""
+    from engine.io.images import load_image
+
+    try:
+        return load_image(path).rgb
+    except ImageFormatError as exc:
+        raise StudioError(f"painting {exc.message}", hint="choose a JPEG or PNG painting") \
+            from None
+
+
+def export_instant_style(net: TransformerNet, preset: str, painting: np.ndarray, source: str,
+                         name: str, title: str, folder: Path) -> Path:
+    """``folder/<name>.onnx`` with its card, and its gallery thumbnail (the painting's centre);
+    ``source`` is the painting's file name. The CLI and the app both make styles this way."""
+    from engine import styles
+    from engine.card import ModelCard
+    from engine.export.to_onnx import export_onnx
+    from engine.io.images import save_image
+    from engine.training.teacher import CREDIT, centre_square
+
+    card = ModelCard(
+        name=name, title=title, preset=preset, painting_source=source,
+        description=f"instant style (conditional instance norm) from {source}; "
+                    f"style vector: {CREDIT}")
+    folder.mkdir(parents=True, exist_ok=True)
+    out = export_onnx(net, card, folder / f"{name}.onnx")
+    save_image(out.with_suffix(styles.THUMBNAIL_SUFFIX), centre_square(painting, THUMBNAIL_SIDE))
+    return out

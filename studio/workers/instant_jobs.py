@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import Cancelled, ImageFormatError, StudioError
+from engine.errors import Cancelled
 from studio.workers.job_worker import Job, JobContext
 
 if TYPE_CHECKING:
     from engine.styles import Style
 
-THUMBNAIL_SIDE = 192  # px, the gallery thumbnail (as ``tinystyle instant`` writes it)
 STEPS = ("reading the painting", "checking the painting teacher", "loading the instant model",
          "reading the painting's style", "exporting the style", "installing the style")
 SCRATCH_PREFIX = "instant-"  # scratch folders under the runs folder, removed when the job ends
@@ -76,15 +75,11 @@ def instant_style_job(painting: Path) -> Job:
             ctx.progress(index, len(STEPS), STEPS[index])
 
         from engine.io import paths
-        from engine.io.images import load_image
+        from engine.training.instant import read_painting
 
         step(0)
         request = InstantRequest.for_painting(painting, taken_names())
-        try:
-            rgb = load_image(request.painting).rgb
-        except ImageFormatError as exc:
-            raise StudioError(f"painting {exc.message}", hint="choose a JPEG or PNG painting") \
-                from None
+        rgb = read_painting(request.painting)
         step(1)
         from engine.deps import require_training
         from engine.training import teacher
@@ -92,38 +87,21 @@ def instant_style_job(painting: Path) -> Job:
         require_training("instant styles")
         teacher.model_folder()  # not installed: fail before the slow torch import
         step(2)
-        from engine.training.instant import load_instant
+        from engine.training.instant import export_instant_style, load_instant
 
         model = load_instant()
         step(3)
-        vector = teacher.PaintingTeacher(rgb).style_vector
-        net = model.network(vector)
+        net = model.network(teacher.PaintingTeacher(rgb).style_vector)
         step(4)
         runs = paths.user_runs_dir()
         runs.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=runs) as scratch:
-            out = _export(net, model.preset, request, rgb, Path(scratch))
+            out = export_instant_style(net, model.preset, rgb, request.painting.name,
+                                       request.name, request.title, Path(scratch))
             step(5)
             return _install(ctx, out, request.name)
 
     return job
-
-
-def _export(net, preset: str, request: InstantRequest, rgb, folder: Path) -> Path:
-    from engine import styles
-    from engine.card import ModelCard
-    from engine.export.to_onnx import export_onnx
-    from engine.io.images import save_image
-    from engine.training.teacher import CREDIT, centre_square
-
-    source = request.painting.name
-    card = ModelCard(
-        name=request.name, title=request.title, preset=preset, painting_source=source,
-        description=f"instant style (conditional instance norm) from {source}; "
-                    f"style vector: {CREDIT}")
-    out = export_onnx(net, card, folder / f"{request.name}.onnx")
-    save_image(out.with_suffix(styles.THUMBNAIL_SUFFIX), centre_square(rgb, THUMBNAIL_SIDE))
-    return out
 
 
 def _install(ctx: JobContext, model: Path, name: str) -> Style:
