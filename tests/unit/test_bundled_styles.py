@@ -50,5 +50,7 @@ def test_stylizes_640x480_without_identity_or_flat_output(style, photo_640x480):
     assert out.shape == photo_640x480.shape and out.dtype == np.uint8
     diff = np.abs(out.astype(np.float32) - photo_640x480.astype(np.float32)).mean()
     assert diff > 10, f"{style.name} is close to the identity (mean abs diff {diff:.1f})"
-    stds = out.reshape(-1, 3).std(axis=0)
-    assert (stds > 10).all(), f"{style.name} is close to a flat colour (std {stds})"
+    # Flat = no picture left: the luma barely varies. One channel may: Mona Lisa's umber
+    # palette has almost no blue anywhere (blue std ~10 of luma's ~50).
+    luma = out.reshape(-1, 3).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    assert luma.std() > 10, f"{style.name} is close to a flat colour (luma std {luma.std():.1f})"
