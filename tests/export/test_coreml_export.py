@@ -69,15 +69,18 @@ def test_reference_output_matches_onnx_runtime(bits, mlmodels, fitted_onnx, bund
     spec = load_spec(mlmodels[bits])
     stylizer = Stylizer(fitted_onnx, threads=1)
     mean_tol, max_tol = TOLERANCE[bits]
+    unclipped = []
     for path in bundled_photos[5:8]:
         rgb = _photo(path)
         expected = stylizer.stylize(rgb).astype(int)
-        # mostly unsaturated pixels, where quantisation errors show (clipped ones hide them)
-        assert np.mean((expected > 2) & (expected < 253)) > 0.5
+        unclipped.append(np.mean((expected > 2) & (expected < 253)))
         got = to_uint8(evaluate(spec, rgb)).astype(int)
         diff = np.abs(got - expected)
         assert diff.mean() <= mean_tol and diff.max() <= max_tol, (path.name, diff.mean(),
                                                                    diff.max())
+    # mostly unsaturated pixels, where quantisation errors show (clipped ones hide them); one
+    # photo, a night scene, is half black by itself
+    assert np.mean(unclipped) > 0.5, unclipped
 
 
 def test_spec_structure_and_metadata(mlmodels):
