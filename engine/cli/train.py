@@ -29,17 +29,16 @@ LOG_LINES = 50  # without a terminal, print about this many progress lines per r
 
 def register(sub: argparse._SubParsersAction) -> None:
     from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
-    from engine.training.config import TRAIN_PRESETS, default_train_preset
+    from engine.training.config import TRAIN_PRESETS
 
     p = sub.add_parser("train", help="train a style network on a painting",
                        description="Train a style network on STYLE_IMAGE and install it as a "
                                    "user style. Ctrl-C saves a checkpoint; --resume continues.")
     p.add_argument("style_image", metavar="STYLE_IMAGE", type=Path, help="the painting")
     p.add_argument("--name", required=True, help="style name (lowercase, digits, - or _)")
-    default = default_train_preset()
-    p.add_argument("--preset", choices=list(TRAIN_PRESETS), default=default,
-                   help=f"training preset (default: {default}; painted needs the teacher, "
-                        "pip install 'tinystyle[teacher]')")
+    p.add_argument("--preset", choices=list(TRAIN_PRESETS),
+                   help="training preset (default: painted where the painting teacher is "
+                        "installed, pip install 'tinystyle[teacher]'; else quick)")
     p.add_argument("--net", choices=list(NET_PRESETS),
                    help=f"network preset (default: {DEFAULT_NET_PRESET})")
     p.add_argument("--content", type=Path, help="folder of content photos (default: bundled)")
@@ -63,13 +62,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _config(args: argparse.Namespace, run_dir: Path):
     """The preset (or, on --resume, the checkpoint's config) with the command-line overrides."""
     from engine.training.checkpoint import load_resumable
-    from engine.training.config import CHECKPOINT_NAME, TRAIN_PRESETS, TrainConfig
+    from engine.training.config import (
+        CHECKPOINT_NAME,
+        TRAIN_PRESETS,
+        TrainConfig,
+        default_train_preset,
+    )
 
     if args.resume:  # the trainer announces a fall back to the previous checkpoint
         path = run_dir / CHECKPOINT_NAME
         config = TrainConfig.from_checkpoint(load_resumable(path, announce=False), path)
     else:
-        config = TRAIN_PRESETS[args.preset]
+        config = TRAIN_PRESETS[args.preset or default_train_preset()]
     overrides = {"net": args.net, "steps": args.steps, "image_size": args.image_size,
                  "batch_size": args.batch_size, "method": args.method,
                  "style_strength": args.strength, "stroke_size": args.stroke_size,
