@@ -32,7 +32,10 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
 TINY = TrainConfig(image_size=48, batch_size=4, steps=5, style_size=64, preview_every=2,
                    checkpoint_every=0, threads=1)
-RTOL = 1e-4  # float sums in another order (per-rank batches, gradient all-reduce)
+# float sums in another order (per-rank batches, gradient all-reduce) drift apart a little more
+# with every Adam step: CI saw 1.2e-4 on the style loss at step 5. A wrong split of the batch
+# (other crops, unweighted ranks) moves the losses by whole percents.
+RTOL = 1e-3
 
 
 class Losses(TrainCallbacks):
@@ -171,8 +174,10 @@ def test_two_gloo_processes_follow_the_single_process_loss_curve(tmp_path, pair,
     run = module_home / "pair"
     weights = load_checkpoint(run / "checkpoint.pt")["model"]
     assert weights.keys() == single_weights.keys()  # no DDP "module." prefix
+    # Adam moves a weight whose gradient is near zero by about +-lr whatever its size, so
+    # float noise that flips such a gradient's sign moves the weight by up to ~lr per step.
     for key, value in weights.items():
-        torch.testing.assert_close(value, single_weights[key], rtol=1e-3, atol=1e-5)
+        torch.testing.assert_close(value, single_weights[key], rtol=1e-3, atol=TINY.lr)
     assert (run / "ddp.onnx").is_file() and (run / "preview-sheet.png").is_file()
     assert single[-1]["total"] < single[0]["total"]  # it does train: not a vacuous match
 

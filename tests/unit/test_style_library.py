@@ -124,8 +124,13 @@ def test_train_library_runs_jobs_on_ray_retries_a_lost_one_and_keeps_one_folder(
 
     assert "3 job(s), 1 CPU and 0 GPU each, 2 retries" in err
     assert re.search(r"^\[a\] step 3/3 loss \S+ [\d.]+ s/step", err, re.M)
+    # The kill lands a little after the line that triggered it (Ray forwards worker output
+    # with some delay), so the worker may have checkpointed a step or two beyond `killed`;
+    # what matters is that attempt 2 resumes from a checkpoint and carries on from there.
     resumed = re.search(r"^\[b\] attempt 2 started on .*resuming at step (\d+)$", err, re.M)
-    assert resumed and 1 <= int(resumed[1]) <= killed, err[-3000:]
+    assert resumed and 1 <= int(resumed[1]) < 40, err[-3000:]
+    after = err[resumed.end():]
+    assert re.search(r"^\[b\] step (\d+)/", after, re.M)[1] == str(int(resumed[1]) + 1), err[-3000:]
     assert re.search(r"^\[b\] step 40/40 ", err, re.M)
     assert re.search(r"^\[c\] failed: .*missing.jpg: painting not found", err, re.M)
     assert "error: 1 of 3 styles failed: c" in err
