@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         if self.wizard is None:
             self.wizard = TrainWizard(self.jobs, self.errors, self.settings, self)
             self.wizard.styleInstalled.connect(lambda name: self.gallery.refresh(select=name))
+            self.wizard.instantRequested.connect(self.gallery.make_instant_style)
         self.wizard.show()
         self.wizard.raise_()
 

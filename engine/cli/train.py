@@ -52,7 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="style strength, 0 < S <= 1 (lower keeps more of the photo)")
     p.add_argument("--stroke-size", type=float, metavar="S",
                    help="the painting's strokes on the photo, 0.5-3 (1: the usual size)")
-    p.add_argument("--init-from", type=Path, help="fine-tune from a checkpoint or .onnx model")
+    p.add_argument("--init-from", metavar="MODEL",
+                   help="fine-tune from a checkpoint or .onnx model, or 'instant': from the "
+                        "painting's instant style (preset 'refine' does this)")
     p.add_argument("--resume", action="store_true", help="continue the run's last checkpoint")
     p.add_argument("--out-dir", type=Path, help="folder for runs (default: the user runs folder)")
     p.add_argument("--no-install", action="store_true", help="do not install the result")
@@ -77,7 +79,7 @@ def _config(args: argparse.Namespace, run_dir: Path):
     overrides = {"net": args.net, "steps": args.steps, "image_size": args.image_size,
                  "batch_size": args.batch_size, "method": args.method,
                  "style_strength": args.strength, "stroke_size": args.stroke_size,
-                 "init_from": str(args.init_from) if args.init_from else None}
+                 "init_from": args.init_from}
     return dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
 
 

@@ -16,6 +16,7 @@ from engine.models.config import DEFAULT_NET_PRESET, config_from_dict, net_prese
 CHECKPOINT_NAME = "checkpoint.pt"  # the latest checkpoint in a run folder
 METHODS = ("gram", "teacher")
 MIN_STROKE, MAX_STROKE = 0.5, 3.0  # stroke size bounds (teacher pairs of 192..1152 px)
+INSTANT_INIT = "instant"  # init_from value: start from the painting's instant style
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ class TrainConfig:
     checkpoint_every: int = 100  # steps between checkpoints (0: only at cancel and the end)
     seed: int = 0  # seeds the network init and the photo sampling
     threads: int = 0  # CPU threads for torch; 0 = all cores
-    init_from: str | None = None  # fine-tune from this checkpoint/ONNX of the same preset
+    # Fine-tune from this checkpoint/ONNX of the same preset, or INSTANT_INIT: the instant
+    # style of this run's painting (engine.training.instant; needs the painting teacher).
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         net_preset(self.net)  # raises a StudioError naming the valid presets
@@ -110,6 +113,13 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     "painted": TrainConfig(method="teacher", image_size=128, batch_size=8, steps=4000,
                            lr=2e-3, lr_schedule="cosine", feature_weight=0.0,
                            texture_weight=0.0, preview_every=250, checkpoint_every=500),
+    # The painted recipe started from the painting's instant style instead of from scratch:
+    # the instant style already has the painting's palette and light, so fewer teacher crops
+    # and steps add its strokes.
+    "refine": TrainConfig(method="teacher", init_from=INSTANT_INIT, image_size=128,
+                          batch_size=8, steps=800, lr=1e-3, lr_schedule="cosine",
+                          feature_weight=0.0, texture_weight=0.0, teacher_pairs=120,
+                          preview_every=100, checkpoint_every=200),
     # For a GPU (or patience): larger crops, so strokes match the size the model is used at.
     "best": TrainConfig(image_size=256, batch_size=8, steps=4000, lr_schedule="cosine",
                         preview_every=200, checkpoint_every=500),

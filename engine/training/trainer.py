@@ -40,7 +40,7 @@ from engine.training.checkpoint import (
     restore_rng_states,
     save_checkpoint,
 )
-from engine.training.config import CHECKPOINT_NAME, TrainConfig
+from engine.training.config import CHECKPOINT_NAME, INSTANT_INIT, TrainConfig
 from engine.training.data import ContentPhotos, resize_short_side
 from engine.training.objectives import GramObjective, TeacherObjective
 from engine.training.pairs import pair_side
@@ -195,6 +195,8 @@ class Trainer:
             restore_rng_states(resumed["rng"])
             self.step = int(resumed["step"])
             log.info("resuming %s at step %d", self.checkpoint_path, self.step)
+        elif cfg.init_from == INSTANT_INIT:
+            self.net.load_state_dict(_instant_weights(painting, self.net.config))
         elif cfg.init_from:
             self.net.load_state_dict(_initial_weights(Path(cfg.init_from), self.net.config))
         self.model = self.world.wrap(self.net)  # DDP over several processes; the net alone
@@ -376,6 +378,21 @@ def _initial_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]
         raise TrainingError(f"{path}: a different network shape than this run's preset",
                             hint="fine-tune from a model of the same network preset")
     return state
+
+
+def _instant_weights(painting: np.ndarray, config: ModelConfig) -> dict[str, torch.Tensor]:
+    """Weights to fine-tune from: the shipped instant-style model's network for the painting."""
+    from engine.training.instant import load_instant
+    from engine.training.teacher import PaintingTeacher, teacher_installed
+
+    if not teacher_installed():
+        raise TrainingError("starting from an instant style needs the painting teacher",
+                            hint="pip install 'tinystyle[teacher]', or train from scratch")
+    model = load_instant()
+    if model.backbone.config != config:
+        raise TrainingError(f"instant styles use the {model.preset} network, not this run's",
+                            hint=f"train with --net {model.preset}")
+    return model.network(PaintingTeacher(painting, threads=1).style_vector).state_dict()
 
 
 def install_trained_style(result: TrainResult, name: str) -> Style:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from engine.training.config import MAX_STROKE, MIN_STROKE
+from engine.training.config import INSTANT_INIT, MAX_STROKE, MIN_STROKE
 from studio.drops import local_paths
 
 # Median FPS at 640x480, ONNX Runtime, 2 CPU threads, from one `tinystyle bench` run on the
@@ -32,6 +32,14 @@ from studio.drops import local_paths
 # where the quietest runs gave ~14); the ratios between presets are what transfers.
 EXPECTED_FPS_640 = {"fast-16-r5-zs": 52.4, "fast-16-r6-zs": 48.0, "fast-16-r5-zp": 46.0,
                     "fast-16-r5": 44.5, "fast-16": 52.8, "seed-tiny": 10.9, "johnson": 1.2}
+# What each training preset is for, in the quality list (a preset missing here shows its name).
+PRESET_LABELS = {
+    "quick": "quick: the painting's colours and fine texture (Gram losses)",
+    "balanced": "balanced: quick's losses, larger crops, longer",
+    "painted": "painted: repaints the photos like the painting (needs the painting teacher)",
+    "refine": "refine: painted, started from the instant style (fastest to a painted look)",
+    "best": "best: large crops, long (for a GPU)",
+}
 # No minutes are promised here: a constant measured elsewhere said "about 6 min" for a run that
 # took 100+ min on a busy machine. The training page times the first steps on this computer.
 TIME_NOTE = "measured on this computer during the first training steps"
@@ -95,15 +103,27 @@ class DropLabel(QLabel):
 
 
 class PaintingPage(QWizardPage):
-    def __init__(self, settings: QSettings) -> None:
+    instantRequested = Signal(Path)  # the painting, for an instant style (made by the gallery)
+
+    def __init__(self, settings: QSettings, instant_available: bool) -> None:
         super().__init__()
         self._settings = settings
+        self._instant_available = instant_available
         self.setTitle("Pick a painting")
         self.setSubTitle("Drop a picture of the painting whose style you want, or choose a file.")
         self.drop = DropLabel("Drop a painting here")
         self.drop.fileDropped.connect(self.set_painting)
         choose = QPushButton("Choose…")
         choose.clicked.connect(self._choose)
+        self.instant_button = QPushButton("Instant style now")
+        self.instant_button.setToolTip(
+            "Make a style from this painting in seconds, without training; it appears in the "
+            "gallery. Training (next pages) follows the painting more closely."
+            if instant_available
+            else "Needs the painting teacher: pip install 'tinystyle[teacher]'")
+        self.instant_button.setEnabled(False)
+        self.instant_button.clicked.connect(
+            lambda: self.instantRequested.emit(Path(self.path_edit.text())))
         self.title_edit = QLineEdit(placeholderText="e.g. The Starry Night")
         self.name_edit = QLineEdit(placeholderText="starry-night")
         self.title_edit.textEdited.connect(lambda t: self.name_edit.setText(slug(t)))
@@ -117,7 +137,11 @@ class PaintingPage(QWizardPage):
         form.addRow("Short name", self.name_edit)
         layout = QVBoxLayout(self)
         layout.addWidget(self.drop, 1)
-        layout.addWidget(choose, 0, Qt.AlignmentFlag.AlignLeft)
+        buttons = QHBoxLayout()
+        buttons.addWidget(choose)
+        buttons.addWidget(self.instant_button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
         layout.addLayout(form)
         layout.addWidget(self.path_edit)
 
@@ -137,7 +161,9 @@ class PaintingPage(QWizardPage):
         if pix.isNull():
             self.drop.setText(f"{path.name} is not an image this app can read")
             self.path_edit.setText("")
+            self.instant_button.setEnabled(False)
             return
+        self.instant_button.setEnabled(self._instant_available)
         self._settings.setValue("folders/paintings", str(path.parent))
         self.drop.setPixmap(pix.scaled(self.drop.size() * 0.95, Qt.AspectRatioMode.KeepAspectRatio,
                                        Qt.TransformationMode.SmoothTransformation))
@@ -224,13 +250,14 @@ class PresetPage(QWizardPage):
         for name in net_presets:
             fps = EXPECTED_FPS_640.get(name)
             self.net.addItem(f"{name}" + (f"  ·  ~{fps:g} FPS at 640×480" if fps else ""), name)
+        self._default_net = default_net
         self.net.setCurrentIndex(max(0, self.net.findData(default_net)))
         self.weights = QLabel("counting weights…")
         self._counts: dict[str, int] = {}
         self.net.currentIndexChanged.connect(self._update_weights)
         self.quality = QComboBox()
         for name in train_presets:
-            self.quality.addItem(name, name)
+            self.quality.addItem(PRESET_LABELS.get(name, name), name)
         self.quality.setCurrentIndex(max(0, self.quality.findData(default_train)))
         self.steps = QSpinBox(minimum=1, maximum=100_000, singleStep=50)
         self.image_size = QSpinBox(minimum=32, maximum=512, singleStep=32)
@@ -255,6 +282,12 @@ class PresetPage(QWizardPage):
 
     def _on_quality(self) -> None:
         cfg = self._train_presets[self.quality.currentData()]
+        from_instant = cfg.init_from == INSTANT_INIT
+        if from_instant:  # instant styles exist for the default network only
+            self.net.setCurrentIndex(max(0, self.net.findData(self._default_net)))
+        self.net.setEnabled(not from_instant)
+        self.net.setToolTip("refine starts from the instant style, made for this network"
+                            if from_instant else "")
         self.steps.setValue(cfg.steps)
         self.image_size.setValue(cfg.image_size)
         self.strength.setValue(cfg.style_strength)

@@ -89,6 +89,7 @@ class TrainPage(QWizardPage):
 
 class TrainWizard(QWizard):
     styleInstalled = Signal(str)  # style name
+    instantRequested = Signal(Path)  # a painting to make an instant style from (the gallery does)
 
     def __init__(self, jobs: JobRunner, errors: ErrorReporter, settings: QSettings,
                  parent: QWidget | None = None) -> None:
@@ -96,6 +97,7 @@ class TrainWizard(QWizard):
         from engine.io.paths import bundled_photos_dir
         from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS
         from engine.training.config import TRAIN_PRESETS, TrainConfig, default_train_preset
+        from engine.training.teacher import teacher_installed
 
         self._jobs, self._errors = jobs, errors
         self._worker: TrainingWorker | None = None
@@ -104,7 +106,8 @@ class TrainWizard(QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ClassicStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage)
         self.resize(760, 600)
-        self.painting_page = PaintingPage(settings)
+        self.painting_page = PaintingPage(settings, instant_available=teacher_installed())
+        self.painting_page.instantRequested.connect(self.instantRequested)
         self.content_page = ContentPage(bundled_photos_dir(), settings)
         self.preset_page = PresetPage(NET_PRESETS, TRAIN_PRESETS, DEFAULT_NET_PRESET,
                                       default_train_preset())

@@ -63,3 +63,43 @@ def test_teacher_run_reports_painting_then_trains(qtbot, window, bundled_photos,
     assert any("of 3" in t for t in texts if t.startswith("Painting"))
     qtbot.waitUntil(lambda: not wizard.is_training(), timeout=10_000)
     assert wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
+
+
+def test_refine_starts_from_the_instant_style_on_its_network(qtbot, window, bundled_photos,
+                                                             tmp_path):
+    from engine.models.config import DEFAULT_NET_PRESET
+    from engine.training.config import INSTANT_INIT
+
+    window.open_wizard()
+    wizard = window.wizard
+    _to_preset_page(wizard, bundled_photos[-1], tmp_path)
+    page = wizard.preset_page
+    page.net.setCurrentIndex(page.net.findData("seed-tiny"))
+    page.quality.setCurrentIndex(page.quality.findData("refine"))
+    assert "instant style" in page.quality.currentText()
+    assert not page.net.isEnabled() and page.net.currentData() == DEFAULT_NET_PRESET
+    config = wizard.train_config()
+    assert (config.init_from, config.method, config.net) == (INSTANT_INIT, "teacher",
+                                                            DEFAULT_NET_PRESET)
+    page.quality.setCurrentIndex(page.quality.findData("quick"))
+    assert page.net.isEnabled() and wizard.train_config().init_from is None
+    qtbot.waitUntil(lambda: "counting" not in page.weights.text(), timeout=60_000)
+
+
+@pytest.mark.slow
+def test_instant_button_makes_the_style_in_the_gallery(qtbot, window, tmp_path):
+    from engine.io import paths
+
+    painting = tmp_path / "my-ejiri.jpg"
+    shutil.copyfile(paths.bundled_styles_dir() / "ejiri.jpg", painting)
+    window.open_wizard()
+    button = window.wizard.painting_page.instant_button
+    assert not button.isEnabled()  # no painting yet
+    drop_files(window.wizard.painting_page.drop, [painting])
+    assert button.isEnabled()
+    button.click()
+    assert window.gallery.instant_running()
+    qtbot.waitUntil(lambda: not window.gallery.instant_running(), timeout=400_000)
+    qtbot.waitUntil(lambda: getattr(window.gallery.current_style(), "name", "") == "my-ejiri",
+                    timeout=10_000)
+    assert window.wizard.isVisible()  # the wizard stays open to train it further
