@@ -5,7 +5,9 @@ style vectors from the training paintings (and convex mixes of two, which the te
 as readily as a real painting), the pairs are cached in the run folder, and then one shared
 backbone plus a linear style map (``engine.training.instant``) learn them with the pixel loss
 alone. Checkpoints every ``checkpoint_every`` steps; run the same command again to resume.
-``--ship`` copies the result to resources/instant/ when it finishes.
+``--ship`` copies the result to resources/instant/ when it finishes, with the template ONNX
+and style map that ``tinystyle instant`` uses without torch; ``--template`` only rewrites those
+two from the shipped weights (after a change to the export, say).
 
 Batches and pairs are pure functions of the recipe's seed (and the step), so resuming gives
 the run it would have been.
@@ -35,9 +37,12 @@ from engine.models.config import net_preset  # noqa: E402
 from engine.training.instant import (  # noqa: E402
     STYLE_DIM,
     InstantModel,
+    load_instant,
     save_instant,
+    save_instant_template,
     shipped_weights,
 )
+from engine.training.instant_onnx import shipped_map, template_path  # noqa: E402
 from engine.training.pairs import draw_crop, pair_side  # noqa: E402
 from engine.training.teacher import STYLE_SIDE, PaintingTeacher, centre_square  # noqa: E402
 
@@ -299,19 +304,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="override the recipe's steps")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--ship", action="store_true",
-                        help="copy the weights to resources/instant/ when done")
+                        help="copy the weights to resources/instant/ when done, with the "
+                             "template ONNX and style map made from them")
+    parser.add_argument("--template", action="store_true",
+                        help="only write resources/instant/'s template ONNX and style map from "
+                             "the shipped weights (or --weights); no training")
     parser.add_argument("--sheet", type=Path, metavar="IMAGE",
                         help="only draw the evaluation sheet of the shipped weights (or "
                              "--weights) on the held-out paintings and write it here")
-    parser.add_argument("--weights", type=Path, help="weights for --sheet")
+    parser.add_argument("--weights", type=Path, help="weights for --sheet and --template")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     recipe = RECIPES[args.recipe]
     if args.steps:
         recipe = dataclasses.replace(recipe, steps=args.steps)
+    if args.template:
+        ship_template(load_instant(args.weights))
+        return 0
     if args.sheet:
-        from engine.training.instant import load_instant
-
         sheet(load_instant(args.weights), recipe, args.sheet,
               extra=("van-gogh-starry-night", "hokusai-great-wave"))
         return 0
@@ -327,7 +337,15 @@ def main(argv: list[str] | None = None) -> int:
         shipped_weights().parent.mkdir(exist_ok=True)
         shutil.copyfile(out, shipped_weights())
         print(f"shipped: {shipped_weights()}")
+        ship_template(model)
     return 0
+
+
+def ship_template(model: InstantModel) -> None:
+    """resources/instant/'s template ONNX and style map, made from ``model``."""
+    out = save_instant_template(model, shipped_map())
+    for path in (template_path(out), out):
+        print(f"shipped: {path} ({path.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """`tinystyle instant`: a painting's style for the default network in seconds, no training.
 
-The painting teacher's predictor reads the painting's style vector, the shipped instant-style
-model (``engine.training.instant``) turns it into the network's norm parameters, and the
-result is exported and installed like any trained style.
+The painting teacher's predictor reads the painting's style vector, the shipped style map
+turns it into the network's norm parameters, and those are written into the shipped template
+ONNX of the network (``engine.training.instant_onnx``: no torch, about a second), which is
+installed like any trained style.
 """
 
 from __future__ import annotations
@@ -26,28 +27,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name", required=True, help="style name (lowercase, digits, - or _)")
     p.add_argument("--title", help="title shown in the gallery (default: the file name)")
     p.add_argument("--weights", type=Path,
-                   help="instant-style weights (default: the shipped resources/instant file)")
+                   help="instant-style map (.npz, its template .onnx beside it; default: the "
+                        "shipped resources/instant files)")
     p.add_argument("--out-dir", type=Path, help="folder for runs (default: the user runs folder)")
     p.add_argument("--no-install", action="store_true", help="only write the .onnx file")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.deps import require_training
-
-    require_training("tinystyle instant")
     from engine import styles
-    from engine.training.instant import export_instant_style, load_instant, read_painting
+    from engine.training.instant_onnx import load_template, read_painting, write_instant_style
     from engine.training.teacher import PaintingTeacher
 
     start = time.perf_counter()
     styles.check_name(args.name)
     painting = read_painting(args.painting)
-    model = load_instant(args.weights)  # before the teacher: a missing file fails fast
-    net = model.network(PaintingTeacher(painting).style_vector)
-    out = export_instant_style(net, model.preset, painting, args.painting.name, args.name,
-                               args.title or args.painting.stem,
-                               (args.out_dir or paths.user_runs_dir()) / args.name)
+    template = load_template(args.weights)  # before the teacher: a missing file fails fast
+    out = write_instant_style(template, PaintingTeacher(painting).style_vector, painting,
+                              args.painting.name, args.name, args.title or args.painting.stem,
+                              (args.out_dir or paths.user_runs_dir()) / args.name)
     print(f"model: {out}")
     if not args.no_install:
         style = styles.import_user_style(out, args.name)

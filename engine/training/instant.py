@@ -12,6 +12,10 @@ Training batches mix styles, so the norms take per-sample parameters: ``StyledNo
 ``InstanceNorm2d`` with the same parameters and state dict keys) normalizes a (B, C, H, W)
 batch as one (1, B*C, H, W) instance, which is exactly what ``F.instance_norm`` does inside
 with its weight repeated B times, so the conditional forward equals the plain one bit for bit.
+
+Making a style from a painting does not need torch: ``save_instant_template`` exports the
+backbone once as a template ONNX plus the map as arrays, and ``engine.training.instant_onnx``
+fills the template's norms in per painting.
 """
 
 from __future__ import annotations
@@ -25,14 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.errors import ImageFormatError, ModelLoadError, StudioError
+from engine.errors import ExportError, ModelLoadError
 from engine.io.files import atomic_path
 from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS, ModelConfig, net_preset
 from engine.models.transformer import TransformerNet
+from engine.training.instant_onnx import STYLE_DIM, TEMPLATE_NAME, StyleMap, template_path
 
-STYLE_DIM = 100  # the teacher's style vector (Magenta's bottleneck)
 FORMAT_VERSION = 1  # of the weights file written by ``save_instant``
-THUMBNAIL_SIDE = 192  # px, an instant style's gallery thumbnail (as trained styles have)
 
 
 class StyledNorm(nn.InstanceNorm2d):
@@ -186,32 +189,50 @@ def load_instant(path: str | os.PathLike | None = None) -> InstantModel:
     return model.eval()
 
 
-def read_painting(path: Path) -> np.ndarray:
-    """uint8 (H, W, 3) RGB of the painting at ``path``; StudioError with a hint if unreadable."""
-    from engine.io.images import load_image
+def save_instant_template(model: InstantModel, map_path: str | os.PathLike) -> Path:
+    """Write what the torch-free path needs: the backbone as a template ONNX (through
+    ``export_onnx``, as every style) beside ``map_path``, and the style map there as arrays
+    naming each norm's scale and shift initialisers in the template.
 
-    try:
-        return load_image(path).rgb
-    except ImageFormatError as exc:
-        raise StudioError(f"painting {exc.message}", hint="choose a JPEG or PNG painting") \
-            from None
-
-
-def export_instant_style(net: TransformerNet, preset: str, painting: np.ndarray, source: str,
-                         name: str, title: str, folder: Path) -> Path:
-    """``folder/<name>.onnx`` with its card, and its gallery thumbnail (the painting's centre);
-    ``source`` is the painting's file name. The CLI and the app both make styles this way."""
-    from engine import styles
+    The template's norms hold marker values, distinct for every channel, so each norm's
+    initialisers are found by value, whatever order and names the exporter gives them.
+    """
     from engine.card import ModelCard
     from engine.export.to_onnx import export_onnx
-    from engine.io.images import save_image
-    from engine.training.teacher import CREDIT, centre_square
 
-    card = ModelCard(
-        name=name, title=title, preset=preset, painting_source=source,
-        description=f"instant style (conditional instance norm) from {source}; "
-                    f"style vector: {CREDIT}")
-    folder.mkdir(parents=True, exist_ok=True)
-    out = export_onnx(net, card, folder / f"{name}.onnx")
-    save_image(out.with_suffix(styles.THUMBNAIL_SUFFIX), centre_square(painting, THUMBNAIL_SIDE))
-    return out
+    map_path = Path(map_path)
+    channels = sum(model.sizes)
+    markers = torch.arange(1, 2 * channels + 1, dtype=torch.float32) / 1024  # exact in float32
+    scales, shifts = 1 + markers[:channels], -markers[channels:]
+    card = ModelCard(name=TEMPLATE_NAME, preset=model.preset,
+                     description="template of instant styles: each sets its norms' scales and "
+                                 "shifts (engine.training.instant_onnx)")
+    template = export_onnx(model.plain_network(scales, shifts), card, template_path(map_path))
+    names = _norm_initialisers(template, scales.split(model.sizes), shifts.split(model.sizes))
+    weight, bias = (p.detach().numpy() for p in (model.style_map.weight, model.style_map.bias))
+    return StyleMap(center=model.center.numpy(), spread=model.spread.numpy(), weight=weight,
+                    bias=bias, sizes=tuple(model.sizes), scale_names=names[0],
+                    shift_names=names[1]).save(map_path)
+
+
+def _norm_initialisers(path: Path, scales: tuple[torch.Tensor, ...],
+                       shifts: tuple[torch.Tensor, ...]
+                       ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names of the template's InstanceNormalization scale (input 1) and bias (input 2)
+    initialisers holding each norm's marker values."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(path).graph
+    values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    norms = [node for node in graph.node if node.op_type == "InstanceNormalization"]
+
+    def find(marker: torch.Tensor, slot: int) -> str:
+        hits = [n.input[slot] for n in norms
+                if n.input[slot] in values and np.array_equal(values[n.input[slot]], marker)]
+        if len(hits) != 1:
+            raise ExportError(f"{path}: {len(hits)} instance norms hold one norm's parameters, "
+                              f"not 1: the template cannot be filled in")
+        return hits[0]
+
+    return (tuple(find(s.numpy(), 1) for s in scales), tuple(find(s.numpy(), 2) for s in shifts))

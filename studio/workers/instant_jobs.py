@@ -1,8 +1,9 @@
 """Instant style job (issue #16): a painting becomes an installed style in seconds, no training.
 
 The same engine steps as ``tinystyle instant`` (engine/cli/instant.py): the painting teacher's
-predictor reads the painting's style vector, the shipped instant-style model turns it into the
-network's norm parameters, and the network is exported and installed like a trained style.
+predictor reads the painting's style vector, the shipped style map turns it into the network's
+norm parameters, which are written into the shipped template ONNX (no torch, about a second),
+and the style is installed like a trained one.
 The model is written in a scratch folder under the runs folder and installed last, so a
 cancelled or failed job leaves no file behind (a cancel that lands after the install removes
 the style again).
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from engine.styles import Style
 
 STEPS = ("reading the painting", "checking the painting teacher", "loading the instant model",
-         "reading the painting's style", "exporting the style", "installing the style")
+         "reading the painting's style", "writing the style", "installing the style")
 SCRATCH_PREFIX = "instant-"  # scratch folders under the runs folder, removed when the job ends
 
 
@@ -75,29 +76,23 @@ def instant_style_job(painting: Path) -> Job:
             ctx.progress(index, len(STEPS), STEPS[index])
 
         from engine.io import paths
-        from engine.training.instant import read_painting
+        from engine.training import instant_onnx, teacher
 
         step(0)
         request = InstantRequest.for_painting(painting, taken_names())
-        rgb = read_painting(request.painting)
+        rgb = instant_onnx.read_painting(request.painting)
         step(1)
-        from engine.deps import require_training
-        from engine.training import teacher
-
-        require_training("instant styles")
-        teacher.model_folder()  # not installed: fail before the slow torch import
+        teacher.model_folder()  # not installed: say so before loading anything
         step(2)
-        from engine.training.instant import export_instant_style, load_instant
-
-        model = load_instant()
+        template = instant_onnx.load_template()
         step(3)
-        net = model.network(teacher.PaintingTeacher(rgb).style_vector)
+        vector = teacher.PaintingTeacher(rgb).style_vector
         step(4)
         runs = paths.user_runs_dir()
         runs.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=runs) as scratch:
-            out = export_instant_style(net, model.preset, rgb, request.painting.name,
-                                       request.name, request.title, Path(scratch))
+            out = instant_onnx.write_instant_style(template, vector, rgb, request.painting.name,
+                                                   request.name, request.title, Path(scratch))
             step(5)
             return _install(ctx, out, request.name)
 

