@@ -6,11 +6,12 @@ a user would, one after another on this machine, and time each command's wall cl
 - instant: ``tinystyle instant`` (seconds, no training);
 - quick:   ``tinystyle train --preset quick`` (Gram losses from scratch, the reference);
 - refine:  ``tinystyle train --preset refine`` (the painted recipe started from the instant
-           style: fewer teacher crops and steps).
+           style: fewer teacher crops and steps);
+- painted: ``tinystyle train --preset painted`` (the wizard's default; only with ``--kinds``).
 
-Then judge all three on unseen shared photos (those of scripts/validate_judge.py) and print a
+Then judge them on unseen shared photos (those of scripts/validate_judge.py) and print a
 markdown table: the judge's style distance, its ratio to quick's, SSIM to the photo, and the
-time ratio to quick. A contact sheet per painting: photo | instant | refine | quick | painting.
+time ratio to quick. A contact sheet per painting: photo | each kind, in order | painting.
 Finished styles are kept in ``--out`` (with their times), so a stopped run resumes.
 
     python scripts/instant_table.py --out runs/instant-table
@@ -31,7 +32,7 @@ from engine.training.evaluate import evaluate_models
 
 # Held out of the predictor's training (docs/instant/README.md).
 PAINTINGS = ("van-gogh-church-at-auvers", "hokusai-ejiri-suruga", "kandinsky-composition-viii")
-KINDS = ("instant", "refine", "quick")
+KINDS = ("instant", "refine", "quick")  # the default; "painted" can be added with --kinds
 
 
 def command(kind: str, painting: Path, name: str, folder: Path) -> list[str]:
@@ -66,17 +67,19 @@ def main() -> None:
     parser.add_argument("--paintings", nargs="+", default=PAINTINGS)
     parser.add_argument("--photos", type=int, default=len(PHOTOS), help="how many of PHOTOS")
     parser.add_argument("--size", type=int, default=384, help="photo short side when judging")
+    parser.add_argument("--kinds", nargs="+", default=KINDS,
+                        choices=(*KINDS, "painted"), help="which styles (quick is the reference)")
     args = parser.parse_args()
     photos = [DATA / "content" / f"{name}.jpg" for name in PHOTOS[:args.photos]]
     print("| painting | style | judge | judge / quick's | toward | SSIM | wall s | "
           "time / quick's |\n|---|---|---|---|---|---|---|---|", flush=True)
     for stem in args.paintings:
         painting = DATA / "styles" / f"{stem}.jpg"
-        made = {kind: make_style(kind, painting, args.out) for kind in KINDS}
+        made = {kind: make_style(kind, painting, args.out) for kind in args.kinds}
         scores = evaluate_models([str(model) for model, _ in made.values()], photos, painting,
                                  size=args.size)
-        quick = scores[KINDS.index("quick")]
-        for kind, score in zip(KINDS, scores, strict=True):
+        quick = scores[list(made).index("quick")]
+        for kind, score in zip(made, scores, strict=True):
             seconds = made[kind][1]
             print(f"| {stem} | {kind} | {score.style_distance:.3f} | "
                   f"{score.style_distance / quick.style_distance:.2f} | {score.progress:.2f} | "

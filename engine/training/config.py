@@ -115,11 +115,12 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
                            texture_weight=0.0, preview_every=250, checkpoint_every=500),
     # The painted recipe started from the painting's instant style instead of from scratch:
     # the instant style already has the painting's palette and light, so fewer teacher crops
-    # and steps add its strokes.
+    # and steps take it closer to the painting. 800 steps and 120 crops took 0.33-0.34 of
+    # quick's time here (docs/instant/README.md), hence these.
     "refine": TrainConfig(method="teacher", init_from=INSTANT_INIT, image_size=128,
-                          batch_size=8, steps=800, lr=1e-3, lr_schedule="cosine",
-                          feature_weight=0.0, texture_weight=0.0, teacher_pairs=120,
-                          preview_every=100, checkpoint_every=200),
+                          batch_size=8, steps=500, lr=1e-3, lr_schedule="cosine",
+                          feature_weight=0.0, texture_weight=0.0, teacher_pairs=100,
+                          preview_every=100, checkpoint_every=250),
     # For a GPU (or patience): larger crops, so strokes match the size the model is used at.
     "best": TrainConfig(image_size=256, batch_size=8, steps=4000, lr_schedule="cosine",
                         preview_every=200, checkpoint_every=500),
