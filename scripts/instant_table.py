@@ -10,8 +10,10 @@ a user would, one after another on this machine, and time each command's wall cl
 - painted: ``tinystyle train --preset painted`` (the wizard's default; only with ``--kinds``).
 
 Then judge them on unseen shared photos (those of scripts/validate_judge.py) and print a
-markdown table: the judge's style distance, its ratio to quick's, SSIM to the photo, and the
-time ratio to quick. A contact sheet per painting: photo | each kind, in order | painting.
+markdown table: the judge's style distance, its ratio to quick's, the texture terms (VGG and
+colour statistics: a second opinion, since the judge's embedding is the instant styles' own
+predictor), SSIM to the photo, and the time ratio to quick. A contact sheet per painting:
+photo | each kind, in order | painting.
 Finished styles are kept in ``--out`` (with their times), so a stopped run resumes.
 
     python scripts/instant_table.py --out runs/instant-table
@@ -71,8 +73,8 @@ def main() -> None:
                         choices=(*KINDS, "painted"), help="which styles (quick is the reference)")
     args = parser.parse_args()
     photos = [DATA / "content" / f"{name}.jpg" for name in PHOTOS[:args.photos]]
-    print("| painting | style | judge | judge / quick's | toward | SSIM | wall s | "
-          "time / quick's |\n|---|---|---|---|---|---|---|---|", flush=True)
+    print("| painting | style | judge | judge / quick's | toward | texture | SSIM | wall s | "
+          "time / quick's |\n|---|---|---|---|---|---|---|---|---|", flush=True)
     for stem in args.paintings:
         painting = DATA / "styles" / f"{stem}.jpg"
         made = {kind: make_style(kind, painting, args.out) for kind in args.kinds}
@@ -83,8 +85,8 @@ def main() -> None:
             seconds = made[kind][1]
             print(f"| {stem} | {kind} | {score.style_distance:.3f} | "
                   f"{score.style_distance / quick.style_distance:.2f} | {score.progress:.2f} | "
-                  f"{score.ssim:.2f} | {seconds:.0f} | {seconds / made['quick'][1]:.2f} |",
-                  flush=True)
+                  f"{score.texture:.3f} | {score.ssim:.2f} | {seconds:.0f} | "
+                  f"{seconds / made['quick'][1]:.2f} |", flush=True)
         contact_sheet(photos[:4], [str(model) for model, _ in made.values()], painting,
                       args.size, args.out / f"{stem}.jpg", control=False)
 
