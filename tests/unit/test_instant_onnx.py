@@ -207,3 +207,17 @@ def test_shipping_works_for_any_model(tmp_path, bundled_photos):
             expected = model.network(vector)(torch.from_numpy(image)).numpy()
         assert np.abs(outs[-1] - expected).mean() < 1.0  # int8 kernels move it a fraction
     assert np.abs(outs[0] - outs[1]).mean() > 1  # each vector its own style
+
+
+def test_instant_style_is_a_bundled_styles_graph(tmp_path):
+    """Same operators and weight shapes as a trained built-in: the same live speed by design."""
+    from engine.styles import list_styles
+
+    template = load_template()
+    style = write_instant_style(template, painting_like(template, 5), load_image(PAINTING).rgb,
+                                PAINTING.name, "same-graph", "Same", tmp_path)
+    trained = next(s.path for s in list_styles() if s.bundled and s.preset == template.preset)
+    a, b = onnx.load(trained), onnx.load(style)
+    assert [n.op_type for n in b.graph.node] == [n.op_type for n in a.graph.node]
+    shapes = lambda m: sorted(tuple(t.dims) for t in m.graph.initializer)  # noqa: E731
+    assert shapes(b) == shapes(a)
