@@ -57,7 +57,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def test_presets_are_valid_configs():
-    assert set(TRAIN_PRESETS) == {"quick", "balanced", "best", "painted"}
+    assert set(TRAIN_PRESETS) == {"quick", "balanced", "best", "painted", "refine"}
     assert all(c.image_size % 4 == 0 for c in TRAIN_PRESETS.values())
     with pytest.raises(TrainingError):
         TrainConfig(image_size=30)
