@@ -54,7 +54,7 @@ def make_style(kind: str, painting: Path, out: Path) -> tuple[Path, float]:
     model, timing = folder / name / f"{name}.onnx", folder / "seconds.json"
     if not (model.is_file() and timing.is_file()):
         started = time.perf_counter()
-        log = (folder / "log.txt")
+        log = folder / "log.txt"
         folder.mkdir(parents=True, exist_ok=True)
         with log.open("w") as f:
             subprocess.run(command(kind, painting, name, folder), check=True, stdout=f,

@@ -33,7 +33,13 @@ from engine.errors import ExportError, ModelLoadError
 from engine.io.files import atomic_path
 from engine.models.config import DEFAULT_NET_PRESET, NET_PRESETS, ModelConfig, net_preset
 from engine.models.transformer import TransformerNet
-from engine.training.instant_onnx import STYLE_DIM, TEMPLATE_NAME, StyleMap, template_path
+from engine.training.instant_onnx import (
+    STYLE_DIM,
+    TEMPLATE_NAME,
+    StyleMap,
+    error_summary,
+    template_path,
+)
 
 FORMAT_VERSION = 1  # of the weights file written by ``save_instant``
 
@@ -182,9 +188,8 @@ def load_instant(path: str | os.PathLike | None = None) -> InstantModel:
         model = InstantModel(ModelConfig.from_dict(data["model_config"]))
         model.load_state_dict(data["state"])
     except Exception as exc:  # pickle, zip, key and shape errors all mean "not our file"
-        detail = (str(exc).strip().splitlines() or [""])[0][:120]
         raise ModelLoadError(f"{path}: not an instant style weights file "
-                             f"({type(exc).__name__}: {detail})",
+                             f"({error_summary(exc)})",
                              hint="train them with scripts/train_instant.py") from None
     return model.eval()
 

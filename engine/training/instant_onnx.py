@@ -86,7 +86,7 @@ class StyleMap:
                     shift_names=tuple(str(s) for s in data["shift_names"]))
             style_map.check()
         except Exception as exc:  # zip, key, dtype and shape errors all mean "not our file"
-            raise ModelLoadError(f"{path}: not an instant style map ({_first_line(exc)})",
+            raise ModelLoadError(f"{path}: not an instant style map ({error_summary(exc)})",
                                  hint=REBUILD_HINT) from None
         return style_map
 
@@ -156,7 +156,7 @@ def load_template(map_path: str | os.PathLike | None = None) -> InstantTemplate:
         template.initialisers(model)
     except Exception as exc:  # protobuf, card and initialiser errors all mean "not the one"
         raise ModelLoadError(f"{path}: not the instant style template of {map_path.name} "
-                             f"({_first_line(exc)})", hint=REBUILD_HINT) from None
+                             f"({error_summary(exc)})", hint=REBUILD_HINT) from None
     return template
 
 
@@ -217,6 +217,7 @@ def read_painting(path: Path) -> np.ndarray:
             from None
 
 
-def _first_line(exc: BaseException) -> str:
+def error_summary(exc: BaseException) -> str:
+    """'ExcType: first line of its message' (120 characters at most), for one-line errors."""
     detail = (str(exc).strip().splitlines() or [""])[0][:120]
     return f"{type(exc).__name__}: {detail}"
