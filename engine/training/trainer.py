@@ -173,6 +173,8 @@ class Trainer:
         resumed = load_resumable(self.checkpoint_path) if self.resume else None
         if resumed:
             self._check_compatible(resumed)
+        # before the teacher paints its crops: a start of the wrong shape fails in a second
+        start = None if resumed else _start_weights(cfg, painting)
         if dev.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.rows = self.world.rows(cfg.batch_size)  # this process's rows of every batch
@@ -195,10 +197,8 @@ class Trainer:
             restore_rng_states(resumed["rng"])
             self.step = int(resumed["step"])
             log.info("resuming %s at step %d", self.checkpoint_path, self.step)
-        elif cfg.init_from == INSTANT_INIT:
-            self.net.load_state_dict(_instant_weights(painting, self.net.config))
-        elif cfg.init_from:
-            self.net.load_state_dict(_initial_weights(Path(cfg.init_from), self.net.config))
+        elif start is not None:
+            self.net.load_state_dict(start)
         self.model = self.world.wrap(self.net)  # DDP over several processes; the net alone
 
     def _objective(self, painting: np.ndarray) -> GramObjective | TeacherObjective:
@@ -362,6 +362,15 @@ def _to_cpu(value):
     if isinstance(value, (list, tuple)):
         return type(value)(_to_cpu(v) for v in value)
     return value
+
+
+def _start_weights(cfg: TrainConfig, painting: np.ndarray) -> dict[str, torch.Tensor] | None:
+    """The weights ``cfg.init_from`` names (None: from scratch), checked against the preset."""
+    if cfg.init_from == INSTANT_INIT:
+        return _instant_weights(painting, net_preset(cfg.net))
+    if cfg.init_from:
+        return _initial_weights(Path(cfg.init_from), net_preset(cfg.net))
+    return None
 
 
 def _initial_weights(path: Path, config: ModelConfig) -> dict[str, torch.Tensor]:
