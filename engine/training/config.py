@@ -52,6 +52,7 @@ class TrainConfig:
     pixel_weight: float = 1.0
     feature_weight: float = 1e-6
     texture_weight: float = 1e-5
+    patch_weight: float = 0.0  # losses.patch_distance: strokes of the teacher's kinds, no VGG
     preview_every: int = 50  # steps between previews of the validation photo (0: never)
     checkpoint_every: int = 100  # steps between checkpoints (0: only at cancel and the end)
     seed: int = 0  # seeds the network init and the photo sampling

@@ -54,7 +54,8 @@ class TeacherObjective(torch.nn.Module):
                  painted: Callable[[int, int], None] = lambda done, total: None) -> None:
         super().__init__()
         self.config = config
-        self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0)
+        self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0,
+                                patches=config.patch_weight > 0)
         side = pair_side(config.stroke_size)
 
         def paint() -> tuple[np.ndarray, np.ndarray]:
@@ -79,5 +80,5 @@ class TeacherObjective(torch.nn.Module):
                ) -> dict[str, torch.Tensor]:
         cfg = self.config
         weights = {"pixel": cfg.pixel_weight, "feature": cfg.feature_weight,
-                   "texture": cfg.texture_weight}
+                   "texture": cfg.texture_weight, "patch": cfg.patch_weight}
         return {name: weights[name] * part for name, part in self.loss(output, targets).items()}

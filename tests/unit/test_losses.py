@@ -8,7 +8,15 @@ import torch
 
 from engine.io.images import load_image
 from engine.training.data import resize_short_side
-from engine.training.losses import PerceptualLoss, content_loss, gram, style_loss, tv_loss
+from engine.training.losses import (
+    DistillLoss,
+    PerceptualLoss,
+    content_loss,
+    gram,
+    patch_distance,
+    style_loss,
+    tv_loss,
+)
 
 
 def test_gram_is_f_ft_over_chw():
@@ -66,3 +74,38 @@ def test_ssim_is_one_for_equal_images_and_drops_with_noise(bundled_photos):
     assert ssim(photo, photo) == pytest.approx(1.0)
     assert 1.0 > ssim(photo, noisy) > ssim(photo, very)
     assert ssim(photo, noisy) == pytest.approx(ssim(noisy, photo))
+
+
+def _strokes() -> torch.Tensor:
+    """A 128 px crop of a bundled painting thumbnail: real strokes, (1, 3, 128, 128) 0..255."""
+    from engine.io import paths
+
+    rgb = load_image(paths.bundled_styles_dir() / "starry-night.jpg").rgb
+    return resize_short_side(rgb, 128, 4)[..., :128, :128]
+
+
+def test_patch_distance_prefers_strokes_out_of_place_to_a_blur():
+    """What it is for: the pixel loss prefers the blur (the mean of strokes it cannot place);
+    the patch distance prefers the same strokes anywhere, and is 0 on the target."""
+    import torch.nn.functional as F
+
+    painting = _strokes()
+    shifted = painting.roll((9, 13), dims=(2, 3))  # every stroke 9-13 px from its place
+    kernel = torch.ones(3, 1, 5, 5) / 25
+    blurred = F.conv2d(F.pad(painting, (2, 2, 2, 2), mode="replicate"), kernel, groups=3)
+    torch.manual_seed(0)
+    assert patch_distance(painting, painting).item() == 0.0
+    assert F.l1_loss(blurred, painting) < F.l1_loss(shifted, painting)
+    for seed in range(3):  # random directions and patches: holds for any draw
+        torch.manual_seed(seed)
+        assert patch_distance(shifted, painting) < patch_distance(blurred, painting)
+
+
+def test_distill_loss_with_patches_trains_without_vgg():
+    painting = _strokes()
+    loss = DistillLoss(vgg=False, patches=True)
+    output = (painting + torch.randn_like(painting) * 30).requires_grad_()
+    parts = loss(output, painting)
+    assert set(parts) == {"pixel", "patch"} and loss.vgg is None and parts["patch"] > 0
+    sum(parts.values()).backward()
+    assert output.grad is not None and output.grad.abs().sum() > 0
