@@ -53,6 +53,12 @@ class TrainConfig:
     feature_weight: float = 1e-6
     texture_weight: float = 1e-5
     patch_weight: float = 0.0  # losses.patch_distance: strokes of the teacher's kinds, no VGG
+    # The last patch_steps steps are a second stage: the patch loss joins the pixel loss and the
+    # lr restarts at patch_lr (then its schedule again). Weighted from the first step, the patch
+    # loss drew a 4-px grid and lost the layout (Great Wave: SSIM 0.36, judge worse); once the
+    # pixel loss has placed colours and shapes, it sharpens strokes. 0: from the first step.
+    patch_steps: int = 0
+    patch_lr: float = 1e-3
     preview_every: int = 50  # steps between previews of the validation photo (0: never)
     checkpoint_every: int = 100  # steps between checkpoints (0: only at cancel and the end)
     seed: int = 0  # seeds the network init and the photo sampling
@@ -75,9 +81,19 @@ class TrainConfig:
         if not MIN_STROKE <= self.stroke_size <= MAX_STROKE:
             raise TrainingError(f"stroke size {self.stroke_size} must be between {MIN_STROKE} "
                                 f"and {MAX_STROKE}")
+        if not 0 <= self.patch_steps < self.steps or self.patch_lr <= 0 or self.patch_weight < 0:
+            raise TrainingError(f"patch stage of {self.patch_steps} steps must be shorter than "
+                                f"the run ({self.steps}), its lr and weight positive")
         if self.lr_schedule not in ("constant", "cosine"):
             raise TrainingError(f"unknown lr schedule '{self.lr_schedule}'",
                                 hint="use 'constant' or 'cosine'")
+
+    @property
+    def patch_start(self) -> int:
+        """The first step of the patch stage (``steps`` when there is none)."""
+        if self.patch_weight == 0:
+            return self.steps
+        return self.steps - self.patch_steps if self.patch_steps else 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -111,9 +127,14 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # then the network learns them with the pixel loss alone (no VGG: ~25x cheaper steps than
     # Gram training, so 4,000 steps cost about what quick's 300 do). Starry Night: 2,000 such
     # steps read as the painting (palette, yellow highlights, brushed sky), faces readable.
-    "painted": TrainConfig(method="teacher", image_size=128, batch_size=8, steps=4000,
+    # Then 1,000 steps that add the patch loss (weight 12), which puts back the teacher's
+    # strokes that the pixel loss blurs away: on 10 unseen photos it took Starry Night's and
+    # Great Wave's judge distance from 0.039 to 0.021 and 0.029 (weights 3 and 6: less; 24: no
+    # better), SSIM 0.69 -> 0.48 and 0.61 -> 0.43.
+    "painted": TrainConfig(method="teacher", image_size=128, batch_size=8, steps=5000,
                            lr=2e-3, lr_schedule="cosine", feature_weight=0.0,
-                           texture_weight=0.0, preview_every=250, checkpoint_every=500),
+                           texture_weight=0.0, patch_weight=12.0, patch_steps=1000,
+                           preview_every=250, checkpoint_every=500),
     # The painted recipe started from the painting's instant style instead of from scratch:
     # the instant style already has the painting's palette and light, so fewer teacher crops
     # and steps take it closer to the painting. 800 steps and 120 crops took 0.33-0.34 of

@@ -135,14 +135,14 @@ class DistillLoss(torch.nn.Module):
     FEATURE_LAYERS = ("relu2_2", "relu3_1")
     TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 
-    def __init__(self, vgg: bool = True, patches: bool = False) -> None:
+    def __init__(self, vgg: bool = True) -> None:
         super().__init__()
         self.vgg = VGGFeatures((*self.TEXTURE_LAYERS, *self.FEATURE_LAYERS)) if vgg else None
-        self.patches = patches
 
-    def forward(self, output: torch.Tensor, painting: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, output: torch.Tensor, painting: torch.Tensor, *, patches: bool = False
+                ) -> dict[str, torch.Tensor]:
         parts = {"pixel": F.l1_loss(output, painting) / 255}
-        if self.patches:
+        if patches:
             parts["patch"] = patch_distance(output, painting) / 255
         if self.vgg is None:
             return parts

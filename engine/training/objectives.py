@@ -4,7 +4,7 @@
 ``TeacherObjective`` distils the painting teacher: each photo crop's target is the teacher's
 painting of it (``engine.training.pairs``). Both give the trainer the same two calls, so it
 stays one loop: ``batch(step, rows)`` -> (inputs, targets) and ``losses(output, inputs,
-targets)`` -> the weighted losses, which sum to what is minimised.
+targets, step)`` -> the weighted losses (row means), which sum to what is minimised.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class GramObjective(torch.nn.Module):
         photos = self.data.batch(step, cfg.batch_size, cfg.seed, rows)
         return photos, photos
 
-    def losses(self, output: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor
-               ) -> dict[str, torch.Tensor]:
+    def losses(self, output: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
+               step: int) -> dict[str, torch.Tensor]:
         cfg, parts = self.config, self.loss(output, targets)
         return {"content": cfg.content_weight * parts["content"],
                 "style": cfg.style_weight * cfg.style_strength * parts["style"],
@@ -54,8 +54,7 @@ class TeacherObjective(torch.nn.Module):
                  painted: Callable[[int, int], None] = lambda done, total: None) -> None:
         super().__init__()
         self.config = config
-        self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0,
-                                patches=config.patch_weight > 0)
+        self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0)
         side = pair_side(config.stroke_size)
 
         def paint() -> tuple[np.ndarray, np.ndarray]:
@@ -76,9 +75,12 @@ class TeacherObjective(torch.nn.Module):
         cfg = self.config
         return self.pairs.batch(step, cfg.batch_size, cfg.seed, rows)
 
-    def losses(self, output: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor
-               ) -> dict[str, torch.Tensor]:
+    def losses(self, output: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor,
+               step: int) -> dict[str, torch.Tensor]:
         cfg = self.config
         weights = {"pixel": cfg.pixel_weight, "feature": cfg.feature_weight,
                    "texture": cfg.texture_weight, "patch": cfg.patch_weight}
-        return {name: weights[name] * part for name, part in self.loss(output, targets).items()}
+        parts = self.loss(output, targets, patches=step >= cfg.patch_start)
+        if cfg.patch_weight and "patch" not in parts:  # before the patch stage: same names
+            parts["patch"] = output.new_zeros(())
+        return {name: weights[name] * part for name, part in parts.items()}

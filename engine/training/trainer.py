@@ -84,11 +84,17 @@ def _torch_threads(threads: int) -> Iterator[None]:
 
 
 def lr_at(config: TrainConfig, step: int) -> float:
-    """Learning rate for ``step`` (0-based): a pure function, so resuming needs no state."""
+    """Learning rate for ``step`` (0-based): a pure function, so resuming needs no state.
+    A patch stage (``config.patch_steps``) restarts the schedule at ``config.patch_lr``."""
+    start = config.patch_start
+    if config.patch_steps and step >= start:
+        lr, step, length = config.patch_lr, step - start, config.patch_steps
+    else:
+        lr, length = config.lr, start if config.patch_steps else config.steps
     if config.lr_schedule == "constant":
-        return config.lr
-    t = step / max(1, config.steps - 1)
-    return config.lr * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * t)))
+        return lr
+    t = step / max(1, length - 1)
+    return lr * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def to_rgb(image: torch.Tensor) -> np.ndarray:
@@ -261,7 +267,7 @@ class Trainer:
             group["lr"] = lr_at(cfg, self.step)
         # (b, 3, S, S) 0..255: this process's rows of the step's batch (all of it alone)
         inputs, targets = self.objective.batch(self.step, self.rows)
-        weighted = self.objective.losses(self.model(inputs), inputs, targets)  # row means
+        weighted = self.objective.losses(self.model(inputs), inputs, targets, self.step)
         total = sum(weighted.values())
         self.optimizer.zero_grad(set_to_none=True)
         # DDP averages gradients over ranks; weighting each rank by its share of the rows makes

@@ -103,9 +103,9 @@ def test_patch_distance_prefers_strokes_out_of_place_to_a_blur():
 
 def test_distill_loss_with_patches_trains_without_vgg():
     painting = _strokes()
-    loss = DistillLoss(vgg=False, patches=True)
+    loss = DistillLoss(vgg=False)
     output = (painting + torch.randn_like(painting) * 30).requires_grad_()
-    parts = loss(output, painting)
+    parts = loss(output, painting, patches=True)
     assert set(parts) == {"pixel", "patch"} and loss.vgg is None and parts["patch"] > 0
     sum(parts.values()).backward()
     assert output.grad is not None and output.grad.abs().sum() > 0

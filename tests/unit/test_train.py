@@ -70,6 +70,20 @@ def test_cosine_schedule_decays_to_the_floor():
     assert lr_at(TINY, 5) == TINY.lr
 
 
+def test_a_patch_stage_restarts_the_schedule_and_adds_the_patch_loss():
+    cfg = dataclasses.replace(TINY, lr_schedule="cosine", steps=15, patch_weight=12.0,
+                              patch_steps=5, patch_lr=5e-4)
+    assert cfg.patch_start == 10
+    assert lr_at(cfg, 0) == pytest.approx(cfg.lr)
+    assert lr_at(cfg, 9) == pytest.approx(0.1 * cfg.lr)  # the first stage's cosine: 10 steps
+    assert lr_at(cfg, 10) == pytest.approx(5e-4)
+    assert lr_at(cfg, 14) == pytest.approx(0.1 * 5e-4)
+    assert dataclasses.replace(cfg, patch_steps=0).patch_start == 0  # patch from the start
+    assert dataclasses.replace(cfg, patch_weight=0.0).patch_start == 15  # never
+    with pytest.raises(TrainingError):
+        dataclasses.replace(cfg, patch_steps=15)
+
+
 def test_a_run_reports_in_order_and_leaves_usable_outputs(tmp_path, style_image, photos):
     rec = Recorder()
     result = Trainer(TINY, style_image, photos, tmp_path / "run", rec, name="tiny").run()
