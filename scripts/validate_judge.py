@@ -83,6 +83,21 @@ def contact_sheet(photos: list[Path], models: list[str], painting: Path, size: i
     save_image(out, np.concatenate(rows, 0), quality=85)
 
 
+def one_to_one_sheet(photos: list[Path], models: list[str], size: int, out: Path,
+                     window: int = 240) -> None:
+    """Rows of photo | each model's output, a centred ``window`` px square of each at 1:1 (the
+    strokes as they are on screen), stylized at the evaluation size."""
+    stylizers = [load_model(m) for m in models]
+    rows = []
+    for rgb in load_photos(photos, size):
+        top, left = (rgb.shape[0] - window) // 2, (rgb.shape[1] - window) // 2
+        tiles = [rgb, *(s(rgb) for s in stylizers)]
+        rows.append(np.concatenate([np.pad(t[top:top + window, left:left + window],
+                                           ((2, 2), (2, 2), (0, 0)), constant_values=255)
+                                    for t in tiles], 1))
+    save_image(out, np.concatenate(rows, 0), quality=90)
+
+
 def control(photos: list[Path], painting: Path, size: int, first: EvalResult,
             ) -> dict[str, float]:
     """Mean judge numbers of the colour-grade control; /photo from ``first``'s baseline."""
@@ -144,15 +159,19 @@ def main() -> None:
                         help="score every built-in against its own painting, nothing else")
     parser.add_argument("--no-control", action="store_true",
                         help="skip the colour-grade control rows")
+    parser.add_argument("--before", type=Path,
+                        help="a folder of earlier built-ins (<style>.onnx), scored after ours")
     parser.add_argument("--json", type=Path, help="also write every result here")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "judge")
     args = parser.parse_args()
     photos = [DATA / "content" / f"{name}.jpg" for name in PHOTOS[:args.photos]]
+    before = (lambda s: [str(args.before / f"{s}.onnx")]) if args.before else (lambda s: [])
     if args.builtins:
         styles = sorted(p.stem for p in (REPO / "resources" / "styles").glob("*.onnx"))
-        comparisons = [(s, painting_of(s), [s]) for s in styles]
+        comparisons = [(s, painting_of(s), [s, *before(s)]) for s in styles]
     else:
-        comparisons = [(s, painting_of(s), [s, f"multistyle26:{PEER[s]}"]) for s in args.styles]
+        comparisons = [(s, painting_of(s), [s, *before(s), f"multistyle26:{PEER[s]}"])
+                       for s in args.styles]
     if args.pair:
         comparisons.append(("johnson-vs-seed-tiny", painting_of("starry-night"), args.pair))
     print(JUDGE_HEADER)
@@ -168,6 +187,7 @@ def main() -> None:
         if not args.builtins:
             contact_sheet(photos[:4], models, painting, args.size, args.out / f"{name}.jpg",
                           not args.no_control)
+            one_to_one_sheet(photos[:3], models, args.size, args.out / f"{name}-1to1.jpg")
     print(f"\n{CHECKS_HEADER}")
     for _, r in results:
         print(checks_row(r))

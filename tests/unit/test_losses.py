@@ -13,6 +13,7 @@ from engine.training.losses import (
     PerceptualLoss,
     content_loss,
     gram,
+    grid_distance,
     patch_distance,
     style_loss,
     tv_loss,
@@ -106,6 +107,17 @@ def test_distill_loss_with_patches_trains_without_vgg():
     loss = DistillLoss(vgg=False)
     output = (painting + torch.randn_like(painting) * 30).requires_grad_()
     parts = loss(output, painting, patches=True)
-    assert set(parts) == {"pixel", "patch"} and loss.vgg is None and parts["patch"] > 0
+    assert set(parts) == {"pixel", "patch", "grid"} and loss.vgg is None and parts["patch"] > 0
     sum(parts.values()).backward()
     assert output.grad is not None and output.grad.abs().sum() > 0
+
+
+def test_grid_distance_sees_a_stamped_4px_pattern_not_the_strokes():
+    painting = _strokes()
+    stamp = torch.zeros(1, 1, 4, 4)
+    stamp[..., 0, 0], stamp[..., 2, 2] = 6.0, -6.0  # a dot pattern, RMS sqrt(72 / 16)
+    gridded = painting + stamp.repeat(1, 1, 32, 32)
+    shifted = painting.roll((9, 13), dims=(2, 3))  # strokes out of place: no 4-px period
+    assert grid_distance(gridded, painting).item() == pytest.approx((72 / 16) ** 0.5, rel=1e-3)
+    assert grid_distance(shifted, painting) < 0.3 * grid_distance(gridded, painting)
+    assert grid_distance(painting, painting).item() < 1e-3

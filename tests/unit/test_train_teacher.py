@@ -69,12 +69,13 @@ def test_pixel_only_recipe_reports_only_the_pixel_loss(tmp_path, photos):
 def test_the_patch_stage_adds_the_patch_loss_for_its_last_steps(tmp_path, photos):
     seen = Setup()
     staged = dataclasses.replace(TINY, feature_weight=0.0, texture_weight=0.0,
-                                 patch_weight=12.0, patch_steps=2)
+                                 patch_weight=12.0, patch_steps=2, grid_weight=30.0)
     Trainer(staged, PAINTING, photos, tmp_path / "run", seen).run()
-    assert [set(step) for step in seen.losses] == [{"total", "pixel", "patch"}] * 4
+    assert [set(step) for step in seen.losses] == [{"total", "pixel", "patch", "grid"}] * 4
     assert [step["patch"] > 0 for step in seen.losses] == [False, False, True, True]
-    assert all(step["total"] == pytest.approx(step["pixel"] + step["patch"], rel=1e-5)
-               for step in seen.losses)
+    assert [step["grid"] > 0 for step in seen.losses] == [False, False, True, True]
+    assert all(step["total"] == pytest.approx(step["pixel"] + step["patch"] + step["grid"],
+                                              rel=1e-5) for step in seen.losses)
 
 
 def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
