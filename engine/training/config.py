@@ -56,7 +56,8 @@ class TrainConfig:
     # The last patch_steps steps are a second stage: the patch loss joins the pixel loss and the
     # lr restarts at patch_lr (then its schedule again). Weighted from the first step, the patch
     # loss drew a 4-px grid and lost the layout (Great Wave: SSIM 0.36, judge worse); once the
-    # pixel loss has placed colours and shapes, it sharpens strokes. 0: from the first step.
+    # pixel loss has placed colours and shapes, it sharpens strokes. 0 (or a run no longer
+    # than the stage, e.g. a short wizard run): the patch loss from the first step.
     patch_steps: int = 0
     patch_lr: float = 1e-3
     grid_weight: float = 0.0  # with the patch loss: losses.grid_distance, against a 4-px grid
@@ -82,9 +83,8 @@ class TrainConfig:
         if not MIN_STROKE <= self.stroke_size <= MAX_STROKE:
             raise TrainingError(f"stroke size {self.stroke_size} must be between {MIN_STROKE} "
                                 f"and {MAX_STROKE}")
-        if not 0 <= self.patch_steps < self.steps or self.patch_lr <= 0 or self.patch_weight < 0:
-            raise TrainingError(f"patch stage of {self.patch_steps} steps must be shorter than "
-                                f"the run ({self.steps}), its lr and weight positive")
+        if self.patch_steps < 0 or self.patch_lr <= 0 or self.patch_weight < 0:
+            raise TrainingError("the patch stage's steps, lr and weight must be positive")
         if self.lr_schedule not in ("constant", "cosine"):
             raise TrainingError(f"unknown lr schedule '{self.lr_schedule}'",
                                 hint="use 'constant' or 'cosine'")
@@ -94,7 +94,7 @@ class TrainConfig:
         """The first step of the patch stage (``steps`` when there is none)."""
         if self.patch_weight == 0:
             return self.steps
-        return self.steps - self.patch_steps if self.patch_steps else 0
+        return max(0, self.steps - self.patch_steps) if self.patch_steps else 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -88,7 +88,7 @@ def lr_at(config: TrainConfig, step: int) -> float:
     A patch stage (``config.patch_steps``) restarts the schedule at ``config.patch_lr``."""
     start = config.patch_start
     if config.patch_steps and step >= start:
-        lr, step, length = config.patch_lr, step - start, config.patch_steps
+        lr, step, length = config.patch_lr, step - start, config.steps - start
     else:
         lr, length = config.lr, start if config.patch_steps else config.steps
     if config.lr_schedule == "constant":

@@ -80,8 +80,10 @@ def test_a_patch_stage_restarts_the_schedule_and_adds_the_patch_loss():
     assert lr_at(cfg, 14) == pytest.approx(0.1 * 5e-4)
     assert dataclasses.replace(cfg, patch_steps=0).patch_start == 0  # patch from the start
     assert dataclasses.replace(cfg, patch_weight=0.0).patch_start == 15  # never
+    short = dataclasses.replace(cfg, steps=4)  # a run shorter than the stage: all of it
+    assert short.patch_start == 0 and lr_at(short, 0) == pytest.approx(5e-4)
     with pytest.raises(TrainingError):
-        dataclasses.replace(cfg, patch_steps=15)
+        dataclasses.replace(cfg, patch_steps=-1)
 
 
 def test_a_run_reports_in_order_and_leaves_usable_outputs(tmp_path, style_image, photos):
