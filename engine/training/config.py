@@ -91,7 +91,7 @@ class TrainConfig:
 
     @property
     def patch_start(self) -> int:
-        """The first step of the patch stage (``steps`` when there is none)."""
+        """The first step with the patch loss: ``steps`` without one, 0 when it runs throughout."""
         if self.patch_weight == 0:
             return self.steps
         return max(0, self.steps - self.patch_steps) if self.patch_steps else 0
