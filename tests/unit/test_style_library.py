@@ -42,7 +42,8 @@ def test_the_built_in_recipes_load_with_their_credits():
     assert starry.painting == Path("/paintings/van-gogh-starry-night.jpg")
     assert starry.credits.artist == "Vincent van Gogh" and starry.credits.year == "1889"
     assert "image licence: Apache-2.0" in starry.credits.painting_source
-    assert starry.config.steps == 4000 and starry.config.seed == 1
+    assert starry.config.steps == 5000 and starry.config.seed == 1
+    assert starry.config.patch_weight == TRAIN_PRESETS["painted"].patch_weight
     assert starry.config.method == "teacher"
     assert starry.config.image_size == TRAIN_PRESETS["painted"].image_size
 
