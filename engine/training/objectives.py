@@ -80,8 +80,8 @@ class TeacherObjective(torch.nn.Module):
         cfg = self.config
         weights = {"pixel": cfg.pixel_weight, "feature": cfg.feature_weight,
                    "texture": cfg.texture_weight, "patch": cfg.patch_weight,
-                   "grid": cfg.grid_weight}
+                   "grid": cfg.grid_weight, "edge": cfg.edge_weight}
         parts = self.loss(output, targets, patches=step >= cfg.patch_start)
         if cfg.patch_weight and "patch" not in parts:  # before the patch stage: same names
-            parts["patch"] = parts["grid"] = output.new_zeros(())
+            parts["patch"] = parts["grid"] = parts["edge"] = output.new_zeros(())
         return {name: weights[name] * part for name, part in parts.items()}

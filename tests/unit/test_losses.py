@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from engine.io.images import load_image
 from engine.training.data import resize_short_side
@@ -12,6 +13,7 @@ from engine.training.losses import (
     DistillLoss,
     PerceptualLoss,
     content_loss,
+    edge_distance,
     gram,
     grid_distance,
     patch_distance,
@@ -88,8 +90,6 @@ def _strokes() -> torch.Tensor:
 def test_patch_distance_prefers_strokes_out_of_place_to_a_blur():
     """What it is for: the pixel loss prefers the blur (the mean of strokes it cannot place);
     the patch distance prefers the same strokes anywhere, and is 0 on the target."""
-    import torch.nn.functional as F
-
     painting = _strokes()
     shifted = painting.roll((9, 13), dims=(2, 3))  # every stroke 9-13 px from its place
     kernel = torch.ones(3, 1, 5, 5) / 25
@@ -107,7 +107,8 @@ def test_distill_loss_with_patches_trains_without_vgg():
     loss = DistillLoss(vgg=False)
     output = (painting + torch.randn_like(painting) * 30).requires_grad_()
     parts = loss(output, painting, patches=True)
-    assert set(parts) == {"pixel", "patch", "grid"} and loss.vgg is None and parts["patch"] > 0
+    assert set(parts) == {"pixel", "patch", "grid", "edge"} and loss.vgg is None
+    assert parts["patch"] > 0
     sum(parts.values()).backward()
     assert output.grad is not None and output.grad.abs().sum() > 0
 
@@ -121,3 +122,18 @@ def test_grid_distance_sees_a_stamped_4px_pattern_not_the_strokes():
     assert grid_distance(gridded, painting).item() == pytest.approx((72 / 16) ** 0.5, rel=1e-3)
     assert grid_distance(shifted, painting) < 0.3 * grid_distance(gridded, painting)
     assert grid_distance(painting, painting).item() < 1e-3
+
+
+def test_edge_distance_sees_a_line_at_one_edge_of_every_image_not_strokes_there():
+    strokes = _strokes()
+    painting = torch.cat([strokes.roll((31 * i, 17 * i), dims=(2, 3)) for i in range(8)])
+    lined = painting.clone()
+    lined[..., :2, :] += 30.0  # a bright 2-px line along the top of each image
+    shifted = painting.roll((9, 13), dims=(2, 3))  # strokes out of place, the border included
+    line = edge_distance(lined, painting).item()
+    # 16 band rows or columns per channel, two of them 30 above the rows inside: sqrt(1800 / 16)
+    assert line == pytest.approx((2 * 30.0**2 / 16) ** 0.5, rel=0.02)
+    # the strokes' pixel error is ~80x the line's, their edge distance under half of it
+    assert F.l1_loss(lined, painting) * 50 < F.l1_loss(shifted, painting)
+    assert edge_distance(shifted, painting) < 0.4 * line
+    assert edge_distance(painting, painting).item() < 1e-3
