@@ -69,12 +69,14 @@ def test_pixel_only_recipe_reports_only_the_pixel_loss(tmp_path, photos):
 def test_the_patch_stage_adds_the_patch_loss_for_its_last_steps(tmp_path, photos):
     seen = Setup()
     staged = dataclasses.replace(TINY, feature_weight=0.0, texture_weight=0.0,
-                                 patch_weight=12.0, patch_steps=2, grid_weight=30.0)
+                                 patch_weight=12.0, patch_steps=2, grid_weight=30.0,
+                                 edge_weight=3.0, stable_weight=10.0)
     Trainer(staged, PAINTING, photos, tmp_path / "run", seen).run()
-    assert [set(step) for step in seen.losses] == [{"total", "pixel", "patch", "grid"}] * 4
-    assert [step["patch"] > 0 for step in seen.losses] == [False, False, True, True]
-    assert [step["grid"] > 0 for step in seen.losses] == [False, False, True, True]
-    assert all(step["total"] == pytest.approx(step["pixel"] + step["patch"] + step["grid"],
+    stage = ("patch", "grid", "edge", "stable")
+    assert [set(step) for step in seen.losses] == [{"total", "pixel", *stage}] * 4
+    for name in stage:
+        assert [step[name] > 0 for step in seen.losses] == [False, False, True, True], name
+    assert all(step["total"] == pytest.approx(sum(v for k, v in step.items() if k != "total"),
                                               rel=1e-5) for step in seen.losses)
 
 
