@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from engine.errors import StudioError
@@ -51,7 +50,7 @@ def measure_flicker(stylize: FrameStylizer, video: Path, *, frames: int = 150,
 def measure_flickers(stylize: StreamsStylizer, video: Path, *, frames: int = 150,
                      size: tuple[int, int] = (640, 480)) -> tuple[Flicker, ...]:
     """``measure_flicker`` of several streams made from the same frames in one pass (e.g. the
-    raw and the steadied output of one network run; see ``raw_and_steadied``): one Flicker per
+    raw and the steadied stream; see ``raw_and_steadied``): one Flicker per
     stream, in the order ``stylize`` returns them."""
     feed = LiveFeed(CaptureSource(path=str(video)), size=size, pace_fps=0)
     feed.open()
@@ -92,20 +91,12 @@ def measure_flickers(stylize: StreamsStylizer, video: Path, *, frames: int = 150
 
 def raw_and_steadied(stylizer: Stylizer, steady: TemporalFilter, **live: object
                      ) -> StreamsStylizer:
-    """Frame -> (raw, steadied) from one network run, each as ``stylize_frame`` makes it
-    without and with ``steady`` (``live``: its other keywords)."""
+    """Frame -> (raw, steadied), each as ``stylize_frame`` makes it without and with ``steady``
+    (``live``: its other keywords). Two network runs: the steadied stream's network sees
+    ``steady.hold`` of the frame."""
 
     def both(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        seen: list[np.ndarray] = []
-
-        def tap(small: np.ndarray, out: np.ndarray) -> np.ndarray:
-            seen.append(out)  # the network's output at the working size, before steadying
-            return steady(small, out)
-
-        held = stylize_frame(stylizer, rgb, steady=tap, **live)
-        raw = seen[0]
-        if raw.shape != held.shape:  # scaled back as stylize_frame does
-            raw = cv2.resize(raw, (held.shape[1], held.shape[0]), interpolation=cv2.INTER_LINEAR)
-        return raw, held
+        return (stylize_frame(stylizer, rgb, **live),
+                stylize_frame(stylizer, rgb, steady=steady, **live))
 
     return both
