@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,6 +13,7 @@ from engine.io import paths
 from engine.io.model_files import read_card
 from engine.runtime.stylizer import Stylizer
 from engine.styles import list_styles
+from engine.training import artefacts
 
 RECIPES = sorted((paths.bundled_styles_dir() / "recipes").glob("*.toml"))
 MAX_MODEL_BYTES = 64 * 1024
@@ -54,3 +56,42 @@ def test_stylizes_640x480_without_identity_or_flat_output(style, photo_640x480):
     # palette has almost no blue anywhere (blue std ~10 of luma's ~50).
     luma = out.reshape(-1, 3).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
     assert luma.std() > 10, f"{style.name} is close to a flat colour (luma std {luma.std():.1f})"
+
+
+@pytest.fixture(scope="module")
+def photos_384() -> list[np.ndarray]:
+    """Eight bundled photos spread over the set, short side 384 (the judge's size)."""
+    files = sorted(paths.bundled_photos_dir().glob("*.jpg"))
+    photos = []
+    for file in files[:: max(1, len(files) // 8)][:8]:
+        rgb = np.asarray(Image.open(file).convert("RGB"))
+        scale = 384 / min(rgb.shape[:2])
+        size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+        photos.append(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+    return photos
+
+
+# Known, measured on these 8 photos (session 9): lines of 21-31 grey levels (ejiri 3 photos,
+# harvesters 2, village-street 2; the session-7 set had them too) and Mona Lisa's grid (0.4-1.05
+# on 5; 1.75 before). strict: the test says when a retrain fixes one.
+EDGE_OR_GRID_KNOWN = {"ejiri", "harvesters", "village-street", "mona-lisa"}
+
+
+@pytest.mark.parametrize("style", [
+    pytest.param(s, marks=pytest.mark.xfail(s.name in EDGE_OR_GRID_KNOWN, strict=True,
+                                            reason="known edge line or grid, see above"))
+    for s in list_styles() if s.bundled], ids=lambda s: s.name)
+def test_no_line_along_an_edge_and_no_4px_grid(style, photos_384):
+    """The artefacts a training stage can add unseen at preview size (issue #18): a 1-2 px
+    line along one edge (the patch stage drew one along the top on 11 of 20 photos) and the
+    4-px grid. At most one photo of eight may show each."""
+    stylizer = Stylizer(style.path, threads=1)
+    lines, grids = [], []
+    for photo in photos_384:
+        out = stylizer.stylize(photo)
+        sides = artefacts.edge_lines(out, photo)
+        lines += [f"{side} {v:+.0f}" for side, v in sides.items() if artefacts.fired("edge_", v)]
+        grid = artefacts.grid_energy(out) - artefacts.grid_energy(photo)
+        grids += [f"{grid:.2f}"] if artefacts.fired("grid", grid) else []
+    assert len(lines) <= 1, f"{style.name}: edge lines (grey levels) {lines}"
+    assert len(grids) <= 1, f"{style.name}: 4-px grid (grey levels) {grids}"
