@@ -146,6 +146,8 @@ def _shrink(rgb: np.ndarray, max_size: int | None, multiple: int) -> np.ndarray:
 
 
 SOURCE_FLOOR = 0.1  # TemporalFilter.hold's weight of a new frame where the source holds still
+SOURCE_GRAIN = 2.0  # grey levels (std) of the fixed grain TemporalFilter.hold lays on its frame
+MOTION_SPREAD = 5  # px: the square around a clear move that counts as moving too
 
 
 class TemporalFilter:
@@ -155,20 +157,28 @@ class TemporalFilter:
     shared pedestrian clip, still pixels changed 3-4x as much as in the source). Each output
     pixel moves towards the new stylized frame by a weight that grows with how much the
     (blurred) source moved there: 1 where it moved by ``motion_levels`` grey levels or more,
-    ``floor`` where it did not move at all, so moving things never trail. ``reset`` when the
-    style or the stream changes.
+    ``floor`` where it did not move at all, so moving things never trail. A clear move also
+    counts for the ``spread`` px square around it: a car's flat side changes by a few grey
+    levels between frames, and blending there smeared its strokes (Starry Night's judge +14%
+    on the traffic clip; +9% with the spread). ``reset`` when the style or the stream changes.
 
-    Per frame: grey + 5x5 box blur, one absdiff, two ``cv2.LUT`` lookups (the weight and its
+    Per frame: grey + 5x5 box blur, one absdiff, a threshold and a dilation (the spread),
+    two ``cv2.LUT`` lookups (the weight and its
     complement, into buffers kept between frames) and one ``cv2.blendLinear``, which makes a
     fresh output (callers may still hold the last one). Numpy's fancy-indexed lookup and
     ``1 - weight`` cost about as much as the blend itself; the output is the same.
     """
 
     def __init__(self, floor: float = 0.15, motion_levels: float = 16.0,
-                 source_floor: float | None = SOURCE_FLOOR) -> None:
+                 source_floor: float | None = SOURCE_FLOOR, spread: int = MOTION_SPREAD
+                 ) -> None:
         # the same smoothing of the source itself, before the network (None: none)
         self._source = None if source_floor is None else TemporalFilter(
-            source_floor, motion_levels, source_floor=None)
+            source_floor, motion_levels, source_floor=None, spread=spread)
+        self._clear_move = motion_levels - 1  # threshold: above it, a move spreads
+        self._spread = (cv2.getStructuringElement(cv2.MORPH_RECT, (spread, spread))
+                        if spread > 1 else None)
+        self._grain: np.ndarray | None = None  # (H, W, 3) int16, hold()'s fixed grain
         levels = np.arange(256, dtype=np.float32)
         self._weight_of = np.clip(levels / motion_levels, floor, 1.0)  # by grey levels moved
         self._keep_of = (1.0 - self._weight_of).astype(np.float32)  # the complement
@@ -178,7 +188,7 @@ class TemporalFilter:
         self._keep: np.ndarray | None = None
 
     def reset(self) -> None:
-        self._grey = self._out = None
+        self._grey = self._out = self._grain = None
         if self._source is not None:
             self._source.reset()
 
@@ -189,8 +199,17 @@ class TemporalFilter:
         1.41x as much as the source's on the pedestrian clip (its patch-stage strokes turn
         sensor noise into shimmer; the goal is 1.2); averaging the noise away before the
         network took that to 0.92 (traffic clip: 0.92 -> 0.45) without blending more strokes.
+        The averaging also takes away the fine texture these styles paint strokes from (the
+        judge's distance on still scenes +3%), so a fixed grain of ``SOURCE_GRAIN`` levels,
+        the same every frame, gives it back without bringing back the shimmer.
         """
-        return source if self._source is None else self._source(source, source)
+        if self._source is None:
+            return source
+        held = self._source(source, source)
+        if self._grain is None or self._grain.shape != held.shape:
+            rng = np.random.default_rng(0)
+            self._grain = np.rint(rng.normal(0, SOURCE_GRAIN, held.shape)).astype(np.int16)
+        return cv2.add(held, self._grain, dtype=cv2.CV_8U)
 
     def __call__(self, source: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) RGB source and its stylized frame -> the steadied frame."""
@@ -200,6 +219,9 @@ class TemporalFilter:
             self._out = stylized
             return stylized
         moved = cv2.absdiff(grey, previous)  # (H, W) uint8 grey levels
+        if self._spread is not None:
+            _, clear = cv2.threshold(moved, self._clear_move, 255, cv2.THRESH_BINARY)
+            moved = cv2.max(moved, cv2.dilate(clear, self._spread))
         if self._weight is None or self._weight.shape != moved.shape:
             self._weight = np.empty(moved.shape, np.float32)
             self._keep = np.empty(moved.shape, np.float32)

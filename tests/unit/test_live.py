@@ -8,12 +8,19 @@ import time
 import cv2
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 from style_models import export_random
 from video_cases import CLIP_FRAMES, CLIP_SIZE, make_clip, read_video
 
 from engine.errors import StudioError
 from engine.runtime.capture import CaptureSource
-from engine.runtime.live import LIVE_WORKING_SIDE, LiveFeed, TemporalFilter, stylize_frame
+from engine.runtime.live import (
+    LIVE_WORKING_SIDE,
+    MOTION_SPREAD,
+    LiveFeed,
+    TemporalFilter,
+    stylize_frame,
+)
 from engine.runtime.stylizer import Stylizer
 
 
@@ -106,6 +113,24 @@ def test_temporal_filter_holds_still_areas_and_follows_motion():
     assert np.array_equal(out[:, inner], new[:, inner])  # moving areas never trail
 
 
+def test_a_flat_object_moving_is_followed_next_to_its_edge():
+    """A flat bar moves 4 px: inside it the source does not change, yet the pixels beside
+    its moving edges are followed fully (MOTION_SPREAD); far from any move the output holds."""
+    scene = np.full((48, 96, 3), 60, np.uint8)
+    before, after = scene.copy(), scene.copy()
+    before[:, 30:60], after[:, 34:64] = 200, 200  # the bar's flat inside barely changes
+    steady, rng = TemporalFilter(), np.random.default_rng(2)
+    first, new = (rng.integers(0, 255, scene.shape, dtype=np.uint8) for _ in range(2))
+    steady(before, first)
+    out = steady(after, new)
+    beside = slice(36, 38)  # inside the bar, past the blur's reach of its moved edge
+    assert np.array_equal(out[:, beside], new[:, beside])
+    assert not np.array_equal(out[:, 80:], new[:, 80:])  # far away: still held
+    plain = TemporalFilter(spread=1)
+    plain(before, first)
+    assert not np.array_equal(plain(after, new)[:, beside], new[:, beside])
+
+
 def test_hold_averages_a_still_sources_noise_and_passes_motion():
     """What the network sees: noise on still pixels mostly gone, a moving area exactly new."""
     rng = np.random.default_rng(4)
@@ -123,8 +148,17 @@ def test_hold_averages_a_still_sources_noise_and_passes_motion():
     moved = frames[-1].copy()
     moved[:, :32] = 255 - moved[:, :32]  # the left half of the scene changes a lot
     inner = slice(4, 28)  # away from the blur's reach across the edge
-    assert np.array_equal(steady.hold(moved)[:, inner], moved[:, inner])
+    grain = steady.hold(moved)[:, inner].astype(int) - moved[:, inner]  # new frame + grain
+    assert np.abs(grain).mean() < 3 and 1 < grain.std() < 3
     assert TemporalFilter(source_floor=None).hold(moved) is moved
+
+
+def test_hold_lays_the_same_grain_on_every_frame():
+    """Still grey gets a fixed texture for the network to paint from, identical each frame."""
+    grey = np.full((48, 64, 3), 128, np.uint8)
+    steady = TemporalFilter()
+    first, second = steady.hold(grey), steady.hold(grey)
+    assert np.array_equal(first, second) and 1.5 < first.astype(float).std() < 2.5
 
 
 def test_steadied_live_path_flickers_less(tmp_path):
@@ -150,8 +184,9 @@ def test_steadied_live_path_flickers_less(tmp_path):
     assert both == (raw, held)
 
 
-def _steady_reference(frames, floor=0.15, motion_levels=16.0):
-    """The filter as first written (numpy lookup, fresh temporaries): what its output must be."""
+def _steady_reference(frames, floor=0.15, motion_levels=16.0, spread=MOTION_SPREAD):
+    """The filter in plain numpy (lookup by fancy indexing, the spread as a sliding-window
+    max, fresh temporaries): what its output must be."""
     out, previous = [], None
     for source, stylized in frames:
         grey = cv2.blur(cv2.cvtColor(source, cv2.COLOR_RGB2GRAY), (5, 5))
@@ -159,7 +194,10 @@ def _steady_reference(frames, floor=0.15, motion_levels=16.0):
             held = stylized
         else:
             table = np.clip(np.arange(256, dtype=np.float32) / motion_levels, floor, 1.0)
-            weight = table[cv2.absdiff(grey, previous)]
+            moved = cv2.absdiff(grey, previous)
+            clear = np.pad(moved >= motion_levels, spread // 2)
+            near_clear = sliding_window_view(clear, (spread, spread)).max(axis=(2, 3))
+            weight = table[np.where(near_clear, 255, moved)]
             held = cv2.blendLinear(stylized, out[-1], weight, 1.0 - weight)
         previous = grey
         out.append(held)
