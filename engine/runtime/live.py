@@ -162,11 +162,11 @@ class TemporalFilter:
     levels between frames, and blending there smeared its strokes (Starry Night's judge +14%
     on the traffic clip; +9% with the spread). ``reset`` when the style or the stream changes.
 
-    Per frame: grey + 5x5 box blur, one absdiff, a threshold and a dilation (the spread),
-    two ``cv2.LUT`` lookups (the weight and its
-    complement, into buffers kept between frames) and one ``cv2.blendLinear``, which makes a
-    fresh output (callers may still hold the last one). Numpy's fancy-indexed lookup and
-    ``1 - weight`` cost about as much as the blend itself; the output is the same.
+    Per frame: grey + 5x5 box blur, one absdiff, a threshold and a dilation (the spread), two
+    ``cv2.LUT`` lookups (the weight and its complement, into buffers kept between frames) and
+    one ``cv2.blendLinear``, which makes a fresh output (callers may still hold the last one).
+    Numpy's fancy-indexed lookup and ``1 - weight`` cost about as much as the blend itself; the
+    output is the same.
     """
 
     def __init__(self, floor: float = 0.15, motion_levels: float = 16.0,
