@@ -162,7 +162,8 @@ class TemporalFilter:
     levels between frames, and blending there smeared its strokes (Starry Night's judge +14%
     on the traffic clip; +9% with the spread). ``reset`` when the style or the stream changes.
 
-    Per frame: grey + 5x5 box blur, one absdiff, a threshold and a dilation (the spread), two
+    Per frame: one motion map (grey + 5x5 box blur, absdiff, threshold, dilation), shared by
+    ``hold`` and the output blend when both see the same frame, then per blend two
     ``cv2.LUT`` lookups (the weight and its complement, into buffers kept between frames) and
     one ``cv2.blendLinear``, which makes a fresh output (callers may still hold the last one).
     Numpy's fancy-indexed lookup and ``1 - weight`` cost about as much as the blend itself; the
@@ -172,23 +173,20 @@ class TemporalFilter:
     def __init__(self, floor: float = 0.15, motion_levels: float = 16.0,
                  source_floor: float | None = SOURCE_FLOOR, spread: int = MOTION_SPREAD
                  ) -> None:
-        # the same smoothing of the source itself, before the network (None: none)
-        self._source = None if source_floor is None else TemporalFilter(
-            source_floor, motion_levels, source_floor=None, spread=spread)
         self._clear_move = motion_levels - 1  # threshold: above it, a move spreads
         self._spread = (cv2.getStructuringElement(cv2.MORPH_RECT, (spread, spread))
                         if spread > 1 else None)
+        self._output = _Blend(floor, motion_levels)
+        # the same smoothing of the source itself, before the network (None: none)
+        self._source = None if source_floor is None else _Blend(source_floor, motion_levels)
         self._grain: np.ndarray | None = None  # (H, W, 3) int16, hold()'s fixed grain
-        levels = np.arange(256, dtype=np.float32)
-        self._weight_of = np.clip(levels / motion_levels, floor, 1.0)  # by grey levels moved
-        self._keep_of = (1.0 - self._weight_of).astype(np.float32)  # the complement
         self._grey: np.ndarray | None = None  # (H, W) uint8, blurred source of the last frame
-        self._out: np.ndarray | None = None  # (H, W, 3) uint8, the last output
-        self._weight: np.ndarray | None = None  # (H, W) float32 buffers, reused per frame
-        self._keep: np.ndarray | None = None
+        self._held: np.ndarray | None = None  # the frame hold() made the motion map of ...
+        self._moved: np.ndarray | None = None  # ... and that map, for the output blend
 
     def reset(self) -> None:
-        self._grey = self._out = self._grain = None
+        self._grey = self._grain = self._held = self._moved = None
+        self._output.reset()
         if self._source is not None:
             self._source.reset()
 
@@ -205,7 +203,8 @@ class TemporalFilter:
         """
         if self._source is None:
             return source
-        held = self._source(source, source)
+        self._held, self._moved = source, self._motion(source)
+        held = self._source(self._moved, source)
         if self._grain is None or self._grain.shape != held.shape:
             rng = np.random.default_rng(0)
             self._grain = np.rint(rng.normal(0, SOURCE_GRAIN, held.shape)).astype(np.int16)
@@ -213,19 +212,48 @@ class TemporalFilter:
 
     def __call__(self, source: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) RGB source and its stylized frame -> the steadied frame."""
+        # hold() saw this very frame: its motion map is this one's
+        moved = self._moved if source is self._held else self._motion(source)
+        self._held = None
+        return self._output(moved, stylized)
+
+    def _motion(self, source: np.ndarray) -> np.ndarray | None:
+        """Grey levels the blurred ``source`` moved by since the last frame, clear moves
+        spread; None for a first frame (or one of a new size)."""
         grey = cv2.blur(cv2.cvtColor(source, cv2.COLOR_RGB2GRAY), (5, 5))
         previous, self._grey = self._grey, grey
-        if self._out is None or previous is None or self._out.shape != stylized.shape:
-            self._out = stylized
-            return stylized
+        if previous is None or previous.shape != grey.shape:
+            return None
         moved = cv2.absdiff(grey, previous)  # (H, W) uint8 grey levels
         if self._spread is not None:
             _, clear = cv2.threshold(moved, self._clear_move, 255, cv2.THRESH_BINARY)
             moved = cv2.max(moved, cv2.dilate(clear, self._spread))
+        return moved
+
+
+class _Blend:
+    """One running blend: each pixel moves towards the new frame by a weight looked up from
+    how far the source moved there (``floor`` when still, 1 from ``motion_levels`` on)."""
+
+    def __init__(self, floor: float, motion_levels: float) -> None:
+        levels = np.arange(256, dtype=np.float32)
+        self._weight_of = np.clip(levels / motion_levels, floor, 1.0)  # by grey levels moved
+        self._keep_of = (1.0 - self._weight_of).astype(np.float32)  # the complement
+        self._out: np.ndarray | None = None  # (H, W, 3) uint8, the last output
+        self._weight: np.ndarray | None = None  # (H, W) float32 buffers, reused per frame
+        self._keep: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._out = None
+
+    def __call__(self, moved: np.ndarray | None, frame: np.ndarray) -> np.ndarray:
+        if moved is None or self._out is None or self._out.shape != frame.shape:
+            self._out = frame
+            return frame
         if self._weight is None or self._weight.shape != moved.shape:
             self._weight = np.empty(moved.shape, np.float32)
             self._keep = np.empty(moved.shape, np.float32)
         cv2.LUT(moved, self._weight_of, dst=self._weight)
         cv2.LUT(moved, self._keep_of, dst=self._keep)
-        self._out = cv2.blendLinear(stylized, self._out, self._weight, self._keep)
+        self._out = cv2.blendLinear(frame, self._out, self._weight, self._keep)
         return self._out

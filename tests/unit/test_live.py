@@ -17,6 +17,8 @@ from engine.runtime.capture import CaptureSource
 from engine.runtime.live import (
     LIVE_WORKING_SIDE,
     MOTION_SPREAD,
+    SOURCE_FLOOR,
+    SOURCE_GRAIN,
     LiveFeed,
     TemporalFilter,
     stylize_frame,
@@ -228,6 +230,32 @@ def test_temporal_filter_output_is_the_reference_and_fresh_each_frame():
     steady.reset()
     small = frames[0][1][:30, :40].copy()
     assert steady(frames[0][0][:30, :40].copy(), small) is small  # a new stream starts afresh
+
+
+def test_hold_and_the_output_blend_share_one_motion_map_and_are_each_the_reference():
+    """hold() and the output blend of the same frame use one motion map between them; each
+    is still the reference filter at its own floor (hold's with its fixed grain on top)."""
+    rng = np.random.default_rng(4)
+    base = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    sources = []
+    for i in range(6):
+        source = base.copy()
+        source[8 * i:8 * i + 12] = 255 - source[8 * i:8 * i + 12]  # a band moving down
+        sources.append(np.clip(source + rng.integers(-3, 4, source.shape), 0, 255)
+                       .astype(np.uint8))
+    steady, held, out, maps = TemporalFilter(), [], [], []
+    motion = steady._motion
+    steady._motion = lambda source: maps.append(source) or motion(source)
+    for source in sources:
+        held.append(steady.hold(source))
+        out.append(steady(source, 255 - held[-1]))  # a "network" that inverts what it sees
+    grain = np.rint(np.random.default_rng(0).normal(0, SOURCE_GRAIN, base.shape))
+    want_held = [cv2.add(h, grain.astype(np.int16), dtype=cv2.CV_8U) for h in
+                 _steady_reference([(s, s) for s in sources], floor=SOURCE_FLOOR)]
+    want_out = _steady_reference([(s, 255 - h) for s, h in zip(sources, held, strict=True)])
+    for got, want in zip(held + out, want_held + want_out, strict=True):
+        assert np.array_equal(got, want)
+    assert len(maps) == len(sources)  # one motion map a frame
 
 
 def test_raw_and_steadied_are_the_live_path_with_and_without_the_filter(tmp_path):
