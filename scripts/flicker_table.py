@@ -109,9 +109,10 @@ class NumpyLookupFilter:
 
 
 def filter_cost(clip: Path, style, *, frames: int = 101, rounds: int = 7) -> str:
-    """Per-frame cost of TemporalFilter (as shipped and without the motion spread) and of the
-    reference on ``frames`` stylized frames of ``clip`` (median per round, rounds alternating),
-    and the largest output difference between the unspread filter and the reference."""
+    """Per-frame cost of TemporalFilter (its output blend as shipped and without the motion
+    spread, and the whole live frame: hold plus output blend) and of the reference on
+    ``frames`` stylized frames of ``clip`` (median per round, rounds alternating), and the
+    largest output difference between the unspread filter and the reference."""
     import threading
 
     from engine.runtime.capture import CaptureSource
@@ -124,17 +125,26 @@ def filter_cost(clip: Path, style, *, frames: int = 101, rounds: int = 7) -> str
     feed.close()
     ours, ref = TemporalFilter(spread=1), NumpyLookupFilter()
     worst = max(int(np.abs(ours(s, o).astype(np.int16) - ref(s, o)).max()) for s, o in pairs)
-    medians: dict[str, list[float]] = {"TemporalFilter": [], "without the spread": [],
-                                       "numpy lookup (before)": []}
-    kinds = list(zip(medians, (TemporalFilter, lambda: TemporalFilter(spread=1),
-                               NumpyLookupFilter), strict=True))
+    def output_only(steady, s, o):
+        steady(s, o)
+
+    def live_frame(steady, s, o):  # as stylize_frame steadies: hold, then the output blend
+        steady.hold(s)
+        steady(s, o)
+
+    kinds = {"TemporalFilter": (TemporalFilter, output_only),
+             "hold + output (live)": (TemporalFilter, live_frame),
+             "without the spread": (lambda: TemporalFilter(spread=1), output_only),
+             "numpy lookup (before)": (NumpyLookupFilter, output_only)}
+    medians: dict[str, list[float]] = {name: [] for name in kinds}
+    order = list(kinds.items())
     for r in range(rounds):
-        for name, kind in kinds if r % 2 else kinds[::-1]:
+        for name, (kind, frame) in order if r % 2 else order[::-1]:
             steady, times = kind(), []
-            steady(*pairs[0])
+            frame(steady, *pairs[0])
             for s, o in pairs[1:]:
                 start = time.perf_counter()
-                steady(s, o)
+                frame(steady, s, o)
                 times.append(time.perf_counter() - start)
             medians[name].append(1000 * float(np.median(times)))
     h, w = pairs[0][0].shape[:2]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from engine.errors import TrainingError
 
 # torchrun (and torch.distributed's env:// rendezvous) always sets these for each process.
 LAUNCH_VARS = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+SETTLE_TIMEOUT_S = 5.0  # World.settle's longest wait for gloo's threads
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class World:
 
     def __init__(self, rank: int = 0, size: int = 1, device: torch.device | str = "cpu"):
         self.rank, self.size, self.device = rank, size, torch.device(device)
+        self._buffers: dict[tuple, torch.Tensor] = {}  # sum()'s, by shape, dtype and device
 
     @property
     def is_main(self) -> bool:
@@ -123,10 +126,23 @@ class World:
         return DistributedDataParallel(net)
 
     def sum(self, values: torch.Tensor) -> torch.Tensor:
-        """Element-wise sum of ``values`` over the ranks (the tensor itself with one rank)."""
-        if self.size > 1:
-            dist.all_reduce(values, op=dist.ReduceOp.SUM)
-        return values
+        """Element-wise sum of ``values`` over the ranks (the tensor itself with one rank).
+
+        The sum is made in a buffer this World keeps (see ``settle``): gloo's worker thread
+        lets go of a collective's tensors a moment after the caller is woken, sometimes only
+        when it ends the next barrier; a tensor Python has dropped by then is freed by that
+        thread, which needs the GIL for it, and in a process already exiting that aborts it
+        ("terminate called without an active exception": CI, and ~1 in 35 two-process runs
+        of ``scripts/ddp_exit_soak.py``)."""
+        if self.size == 1:
+            return values
+        key = (values.shape, values.dtype, values.device)
+        if key not in self._buffers:
+            self._buffers[key] = torch.empty_like(values)
+        buffer = self._buffers[key]
+        buffer.copy_(values)
+        dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
+        return buffer.clone()
 
     def any(self, flag: bool) -> bool:
         """True on every rank if ``flag`` is true on any: all ranks stop at the same step."""
@@ -138,6 +154,15 @@ class World:
         """Wait until every rank gets here (rank 0's files are written for all to return)."""
         if self.size > 1:
             dist.barrier()
+
+    def settle(self, timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+        """Wait (GIL released) until gloo's threads hold none of ``sum``'s buffers, so that
+        dropping them later frees them here and not in a thread racing the interpreter's exit.
+        Gives up after ``timeout_s``: a collective a lost peer never finished holds on."""
+        deadline = time.monotonic() + timeout_s
+        while any(b._use_count() > 1 for b in self._buffers.values()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.001)
 
 
 @contextlib.contextmanager
@@ -157,8 +182,10 @@ def join(device: torch.device) -> Iterator[World]:
         if device.type == "cuda" and device.index is not None:
             torch.cuda.set_device(device)
         dist.init_process_group(backend, rank=found.rank, world_size=found.world_size)
+    world = World(dist.get_rank(), dist.get_world_size(), device)
     try:
-        yield World(dist.get_rank(), dist.get_world_size(), device)
+        yield world
     finally:
+        world.settle()
         if owned:
             dist.destroy_process_group()
