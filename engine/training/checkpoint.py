@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +59,20 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     with atomic_path(path) as tmp:
         torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
         if path.is_file():
-            os.replace(path, previous_path(path))
+            _keep_as_previous(path)
     return path
+
+
+def _keep_as_previous(path: Path) -> None:
+    """Link (or copy) the checkpoint to its previous name. Why not a rename: ``path`` stays
+    until the new file replaces it, so a kill at any instant leaves a checkpoint there (after
+    a rename there was none for a moment, and a killed library job restarted from scratch)."""
+    with atomic_path(previous_path(path)) as tmp:
+        tmp.unlink()
+        try:
+            os.link(path, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, tmp)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

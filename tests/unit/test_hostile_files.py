@@ -191,6 +191,20 @@ def test_corrupt_last_checkpoint_falls_back_to_the_previous(tmp_path, caplog):
     assert "previous checkpoint" in caplog.text and str(path) in caplog.text
 
 
+
+def test_a_checkpoint_is_in_place_at_every_step_of_saving_the_next(tmp_path, monkeypatch):
+    """A kill between any two renames of a save still leaves checkpoint.pt to resume from."""
+    path = tmp_path / "checkpoint.pt"
+    state = small_checkpoint_state()
+    save_checkpoint(path, state)
+    present, replace = [], os.replace
+    monkeypatch.setattr(os, "replace", lambda a, b: present.append(path.is_file()) or
+                        replace(a, b))
+    save_checkpoint(path, {**state, "step": 2})
+    assert present and all(present)
+    assert load_resumable(path)["step"] == 2
+    assert load_resumable(previous_path(path))["step"] == 1
+
 # 9 -----------------------------------------------------------------------------------------
 
 def test_88_megapixel_image_is_refused_from_its_header(tmp_path):
