@@ -273,7 +273,7 @@ def train_job(recipe: Recipe, settings: LibrarySettings, run_id: str, board) -> 
     import ray
 
     from engine.logs import configure_console
-    from engine.training.checkpoint import load_resumable, previous_path
+    from engine.training.checkpoint import load_resumable
     from engine.training.trainer import Trainer
 
     configure_console(False)  # a worker's stray warnings would interleave with the progress
@@ -290,9 +290,8 @@ def train_job(recipe: Recipe, settings: LibrarySettings, run_id: str, board) -> 
                                 hint="paintings, photos and results must be on a filesystem "
                                      "every node sees")
         attempt = _next_attempt(run_dir, run_id)
-        # a kill between save_checkpoint's two renames leaves only the previous checkpoint
-        saved = checkpoint.is_file() or previous_path(checkpoint).is_file()
-        resume = (settings.resume or attempt > 1) and saved
+        # save_checkpoint keeps checkpoint.pt in place at every instant of a save
+        resume = (settings.resume or attempt > 1) and checkpoint.is_file()
         start = load_resumable(checkpoint, announce=False)["step"] if resume else 0
         board.post.remote(JobEvent("started", recipe.name, attempt, start, config.steps,
                                    node=node, pid=os.getpid()))
