@@ -123,8 +123,10 @@ class JobRunner(QObject):
         return thread.worker if thread is not None else None  # type: ignore[return-value]
 
     def is_running(self, kind: str) -> bool:
-        thread = self._running.get(kind)
-        return thread is not None and thread.is_running()
+        """True until the job's end has reached the UI thread: its thread may have ended a
+        moment earlier, but its result signals (queued before the thread's ``finished``) are
+        only delivered by then, so "not running" means every slot has seen the outcome."""
+        return kind in self._running
 
     def shutdown(self, timeout_ms: int = STOP_TIMEOUT_MS) -> None:
         """Cancel everything, then wait for each (app exit); stragglers are parked, not dropped."""

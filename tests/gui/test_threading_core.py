@@ -8,6 +8,8 @@ import threading
 import time
 import weakref
 
+from PySide6.QtCore import QObject, Slot
+
 from engine.runtime.mailbox import Mailbox
 from studio.workers.job_worker import JobContext, JobRunner, JobWorker
 from studio.workers.thread import parked_threads, wait_for_parked
@@ -60,6 +62,30 @@ def test_starting_a_job_cancels_the_running_one_of_that_kind(qtbot):
     qtbot.waitUntil(lambda: len(events) == 2 and not runner.is_running("export"), timeout=10_000)
     assert sorted(events) == ["old cancelled", "second"]
     runner.shutdown()
+
+
+class _Results(QObject):
+    """A receiver on the UI thread, as the app's panes are: results reach it queued."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.got: list[str] = []
+
+    @Slot(object)
+    def take(self, result: str) -> None:
+        self.got.append(result)
+
+
+def test_a_job_counts_as_running_until_its_result_has_been_delivered(qtbot):
+    runner = JobRunner()
+    worker = JobWorker(lambda ctx: "listed")
+    results = _Results()
+    worker.finished.connect(results.take)
+    runner.start("styles", worker)
+    assert runner._running["styles"].thread.wait(5_000)  # the thread ended, no events yet
+    assert runner.is_running("styles") and results.got == []  # its result is still queued
+    qtbot.waitUntil(lambda: not runner.is_running("styles"), timeout=5_000)
+    assert results.got == ["listed"]
 
 
 def test_shutdown_parks_a_job_that_ignores_cancel_until_it_ends(qtbot):
