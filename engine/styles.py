@@ -92,7 +92,7 @@ def check_style_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, ModelCar
     import onnxruntime as ort
 
     from engine.io.model_files import open_onnx
-    from engine.runtime.stylizer import session_options
+    from engine.runtime.sessions import session_options
 
     path = Path(path)
     model, card = open_onnx(path, ours=False)

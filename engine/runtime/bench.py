@@ -36,7 +36,8 @@ from engine.progress import Progress, no_progress
 from engine.runtime.capture import CaptureSource
 from engine.runtime.live import LiveFeed, TemporalFilter, stylize_frame
 from engine.runtime.mailbox import Mailbox
-from engine.runtime.stylizer import Stylizer, session_options
+from engine.runtime.sessions import session_options
+from engine.runtime.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
 

