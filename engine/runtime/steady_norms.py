@@ -7,9 +7,9 @@ them (its blocked NCHWc convs cannot hand a tensor to a norm directly), were ~30
 frame on a 2-core machine. Unsteady: the statistics follow sensor noise and whatever enters the
 frame, and the tone of the whole picture moves with them. A norm with fixed statistics is an
 affine map per channel, the same form as the conv before it, so it folds into that conv's
-weights and bias. ``SteadyNorms`` measures the statistics on every ``REFRESH_FRAMES``-th frame
-(the exact network runs that frame), keeps a running average, and runs the other frames through
-a copy of the network with the average folded in.
+weights and bias. ``SteadyNorms`` measures the statistics on a frame now and then (the exact
+network runs it), keeps a running average, and runs the other frames through a copy of the
+network with the average folded in.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from __future__ import annotations
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -29,11 +29,9 @@ from engine.errors import StudioError
 from engine.runtime.arrays import to_nchw
 from engine.runtime.sessions import FrameRunner, session_options, to_uint8_hwc
 
-REFRESH_FRAMES = 15  # measure on every 15th frame: 4 times a second at 60 fps, 2 at 30
-SMOOTHING = 0.5  # weight of a new measurement in the running average
-# The frame after a measurement that first runs its folded network: a fixed count, not "when
-# the helper is done", so a stream's output does not depend on timing (video export repeats).
-SWAP_AFTER = 3
+REFRESH_FRAMES = 60  # measure at least every 60th frame: once a second at 60 fps ...
+SMOOTHING = 0.5  # ... and average it in with this weight
+DRIFT_LEVELS = 8.0  # grey levels a channel's mean or spread may move before measuring at once
 NORM = "InstanceNormalization"
 
 Moments = tuple[np.ndarray, np.ndarray]  # one norm's per-channel mean and variance of its input
@@ -129,14 +127,18 @@ class FoldableNetwork:
 
 
 class SteadyNorms:
-    """One stream's network: the exact one on every ``refresh_frames``-th frame, which also
-    measures the norms' statistics; between those, the network with their running average
-    (``smoothing``: a new measurement's weight) folded in. Call it with each uint8 (H, W, 3)
-    RGB frame (sides the network accepts); a frame of a new size starts afresh.
+    """One stream's network: the exact one on the frames that measure the norms' statistics,
+    the network with their running average folded in on the others. Call it with each uint8
+    (H, W, 3) RGB frame (sides the network accepts); a frame of a new size starts afresh.
 
-    A folded network takes ~12 ms to build, so after the first frame a helper thread builds
-    each new one while the next ``SWAP_AFTER - 1`` frames still run through the last (ONNX
-    Runtime releases the GIL while it builds: measured, the frames barely slow down).
+    A frame is measured at least every ``refresh_frames`` frames, its statistics averaged in
+    with weight ``smoothing``; and at once when the picture itself changed (a channel's mean
+    or spread moved by ``DRIFT_LEVELS`` since the last measurement: a new scene, the lights),
+    its statistics then taken as they are. Why not more often: a measurement costs the exact
+    network plus a new folded session (~12 ms to build, its first run ~20 ms slower), ~70 ms
+    in all on a 2-core machine where a folded frame takes ~15. Built on the same thread: a
+    helper thread only moved that cost onto the next frames (both cores are busy), and made
+    the output depend on timing.
     """
 
     def __init__(self, network: FoldableNetwork,
@@ -144,45 +146,38 @@ class SteadyNorms:
                  label: str | Path, *, refresh_frames: int = REFRESH_FRAMES,
                  smoothing: float = SMOOTHING) -> None:
         self._network, self._new_session, self._label = network, new_session, label
-        if refresh_frames <= SWAP_AFTER:
-            raise ValueError(f"refresh_frames must be more than {SWAP_AFTER}")
         self._refresh_frames, self._smoothing = refresh_frames, smoothing
         self._measuring = new_session(network.measuring())
         self._input = self._measuring.get_inputs()[0].name
-        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="steady-norms")
         self._moments: list[Moments] | None = None
         self._folded: FrameRunner | None = None
-        self._next: Future[FrameRunner] | None = None  # the folded network being built
+        self._picture: np.ndarray | None = None  # the measured frame's channel means, spreads
         self._since_measured = 0
         self.measured = 0  # frames the exact network ran, for tests and the curious
 
     @property
     def moments(self) -> list[Moments] | None:
-        """The running average folded in next: per norm, (mean, variance) per channel."""
+        """The running average folded in now: per norm, (mean, variance) per channel."""
         return self._moments
 
     def reset(self) -> None:
         """A new stream: forget the statistics (the next frame is measured)."""
-        self._moments = self._folded = self._next = None
+        self._moments = self._folded = None
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        size = rgb.shape[:2]
-        if self._folded is None or self._folded.size != size:  # a new stream starts here
-            self._moments = None
-            out = self._measure(rgb)
-            self._folded, self._next = self._build(self._moments, size), None
-            return out
-        if self._next is not None and self._since_measured + 1 >= SWAP_AFTER:
-            self._folded, self._next = self._next.result(), None  # built by now, as a rule
-        if self._since_measured + 1 >= self._refresh_frames:
-            out = self._measure(rgb)
-            self._next = self._builder.submit(self._build, self._moments, size)
-            return out
+        picture = np.concatenate(cv2.meanStdDev(rgb)).ravel()
+        if self._folded is None or self._folded.size != rgb.shape[:2] \
+                or np.abs(picture - self._picture).max() >= DRIFT_LEVELS:
+            self._moments = None  # a new stream, or a new picture: start from this frame
+        if self._moments is None or self._since_measured + 1 >= self._refresh_frames:
+            self._picture = picture
+            return self._measure(rgb)
         self._since_measured += 1
         return self._folded(rgb)
 
     def _measure(self, rgb: np.ndarray) -> np.ndarray:
-        """The exact network's frame; its statistics go into the running average."""
+        """The exact network's frame; its statistics go into the running average, and the
+        network with the new average folded in runs the next frames."""
         height, width = rgb.shape[:2]
         try:
             image, *stats = self._measuring.run(None, {self._input: to_nchw(rgb)})
@@ -202,10 +197,8 @@ class SteadyNorms:
                               keep * old_var + self._smoothing * var)
                              for (old_mean, old_var), (mean, var)
                              in zip(self._moments, measured, strict=True)]
+        session = self._new_session(self._network.folded(self._moments))
+        self._folded = FrameRunner(session, height, width, self._label)
         self._since_measured = 0
         self.measured += 1
         return to_uint8_hwc(image)
-
-    def _build(self, moments: list[Moments], size: tuple[int, int]) -> FrameRunner:
-        session = self._new_session(self._network.folded(moments))
-        return FrameRunner(session, *size, self._label)
