@@ -200,8 +200,8 @@ class TemporalFilter:
 
     def network(self, stylizer: Stylizer) -> Callable[[np.ndarray], np.ndarray]:
         """This stream's network for ``stylizer``'s frames: its norms steadied and folded
-        (``SteadyNorms``: ~1.3x faster on average, the tone no longer follows sensor noise), or the plain
-        frame path for a model whose norms do not fold."""
+        (``SteadyNorms``: ~1.3x faster on average, the tone no longer follows sensor noise),
+        or the plain frame path for a model whose norms do not fold."""
         if self._norms_of is not stylizer:
             self._norms_of, self._norms = stylizer, stylizer.steady_norms()
         return self._norms or stylizer.run_frame
