@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self.webcam_pane = WebcamPane(self.state, self.session, self.jobs, self.errors, settings)
         self.exporter = ExportController(self, self.jobs, self.errors, settings, reveal_exports)
         self.wizard = None
+        self._camera_paused = False  # stopped by leaving webcam mode, restarts on return
         self.notice = FileNotice()
         self._build_layout()
         self._build_actions()
@@ -150,10 +151,14 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, index: int) -> None:
         self.settings.setValue("window/mode", index)
-        if index == WEBCAM_TAB and not self.jobs.is_running("probe-cameras") \
+        if index == WEBCAM_TAB and self._camera_paused:
+            self._camera_paused = False
+            self.webcam_pane.start()  # it was running when you left: pick up where you were
+        elif index == WEBCAM_TAB and not self.jobs.is_running("probe-cameras") \
                 and self.webcam_pane.current_source() is None:
             self.webcam_pane.probe()
         elif index != WEBCAM_TAB and self.session.is_running():
+            self._camera_paused = True
             self.webcam_pane.stop()  # the camera light goes off when you leave the mode
 
     def open_wizard(self) -> None:

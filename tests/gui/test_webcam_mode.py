@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 
 from engine.runtime.capture import CaptureSource, probe_cameras
+from studio.main_window import IMAGE_TAB
 
 
 def test_video_file_live_and_record(qtbot, window, user_style, shared_data, tmp_path):
@@ -39,6 +40,27 @@ def test_video_file_live_and_record(qtbot, window, user_style, shared_data, tmp_
     cap.release()
     assert len(sizes) > 10
     assert sizes[0][1] <= 320 and sizes[0][0] <= 240  # the resolution picker applied
+
+
+def test_leaving_webcam_mode_stops_the_camera_and_coming_back_restarts_it(
+        qtbot, window, user_style, shared_data):
+    window.gallery.refresh(select="test-tiny")
+    qtbot.waitUntil(lambda: window.state.style == "test-tiny", timeout=10_000)
+    pane = window.webcam_pane
+    window.tabs.setCurrentWidget(pane)
+    pane.use_video(shared_data / "video" / "opencv-vtest.mp4")
+    qtbot.waitUntil(lambda: pane.frames_shown >= 3, timeout=30_000)
+    window.tabs.setCurrentIndex(IMAGE_TAB)
+    qtbot.waitUntil(lambda: not window.session.is_running(), timeout=5_000)
+    window.tabs.setCurrentWidget(pane)
+    qtbot.waitUntil(lambda: window.session.is_running() and pane.frames_shown >= 3,
+                    timeout=30_000)
+    pane.stop()  # stopped by hand: leaving and coming back leaves it stopped
+    qtbot.waitUntil(lambda: not window.session.is_running(), timeout=5_000)
+    window.tabs.setCurrentIndex(IMAGE_TAB)
+    window.tabs.setCurrentWidget(pane)
+    qtbot.wait(300)
+    assert not window.session.is_running()
 
 
 def test_no_camera_panel_offers_video(qtbot, window):
