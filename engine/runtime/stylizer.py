@@ -11,6 +11,7 @@ the more pixels it has. Photos are therefore run at a working size set by the st
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from numbers import Real
@@ -36,6 +37,8 @@ from engine.runtime.arrays import (
 from engine.runtime.sessions import FrameRunner, session_options
 from engine.runtime.steady_norms import FoldableNetwork, SteadyNorms, float_graph
 from engine.runtime.tiling import Tiler
+
+log = logging.getLogger(__name__)
 
 # Execution providers worth using when present, best first; the CPU one is always added last.
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider")
@@ -170,12 +173,18 @@ class Stylizer:
     def steady_norms(self) -> SteadyNorms | None:
         """A new stream's network with smoothed, folded norm statistics (``steady_norms``);
         None for a model whose norms cannot be folded."""
-        if self._foldable is None:
-            self._foldable = FoldableNetwork.of(float_graph(self._model)) \
-                or False
-        if not self._foldable:
+        if self._foldable is False:
             return None
-        return SteadyNorms(self._foldable, self.new_session, self.path)
+        try:
+            if self._foldable is None:
+                self._foldable = FoldableNetwork.of(float_graph(self._model)) or False
+            return SteadyNorms(self._foldable, self.new_session, self.path) \
+                if self._foldable else None
+        except Exception:  # ORT's own types: a model we cannot rewrite still runs as it is
+            log.warning("%s: its norms cannot be folded; live frames run it as it is",
+                        self.path, exc_info=True)
+            self._foldable = False
+            return None
 
     def new_session(self, model: onnx.ModelProto, *, arena: bool = True,
                     ) -> ort.InferenceSession:

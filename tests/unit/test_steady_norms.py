@@ -119,21 +119,51 @@ def test_the_live_filter_runs_steady_norms_where_they_fold(stylizer, tmp_path):
     steady = TemporalFilter()
     network = steady.network(stylizer)
     assert isinstance(network, SteadyNorms) and steady.network(stylizer) is network
-    other = Stylizer(_norm_read_twice_model(tmp_path / "other.onnx"))
+    other = Stylizer(_conv_norm_model(tmp_path / "other.onnx", read_twice=True))
     assert other.steady_norms() is None
     assert steady.network(other) == other.run_frame
 
 
-def _norm_read_twice_model(path: Path) -> Path:
-    """conv -> norm, but the conv's output is also read by an Add: the norm cannot fold."""
+def test_a_conv_without_bias_folds(photos, tmp_path):
+    plain = Stylizer(_conv_norm_model(tmp_path / "plain.onnx"))
+    norms = plain.steady_norms()
+    assert norms is not None
+    frame = photos[1]
+    norms(frame)
+    worst, _ = levels_apart(norms(frame), plain.run_frame(frame))
+    assert worst <= 1
+
+
+def test_a_model_whose_measuring_graph_will_not_load_runs_as_it_is(photos, tmp_path):
+    """Its norm writes a tensor named as the measuring graph's first extra output."""
+    clash = Stylizer(_conv_norm_model(tmp_path / "clash.onnx", norm_output="norm0_mean"))
+    assert clash.steady_norms() is None  # logged, not raised
+    steady = TemporalFilter()
+    assert steady.network(clash) == clash.run_frame
+    assert clash.run_frame(photos[0]).shape == photos[0].shape
+
+
+def _conv_norm_model(path: Path, *, read_twice: bool = False,
+                     norm_output: str = "normed") -> Path:
+    """image -> conv (no bias) -> instance norm -> stylized (x 100 + 128, to show in uint8);
+    ``read_twice``: the conv's output is also added to the result, so the norm cannot fold."""
     image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, "h", "w"])
     out = helper.make_tensor_value_info("stylized", TensorProto.FLOAT, [1, 3, "h", "w"])
-    inits = [numpy_helper.from_array(np.eye(3, dtype=np.float32).reshape(3, 3, 1, 1), "w"),
-             numpy_helper.from_array(np.ones(3, np.float32), "gamma"),
-             numpy_helper.from_array(np.zeros(3, np.float32), "beta")]
+    mix = np.array([[0.5, 0.3, 0.2], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], np.float32)
+    inits = [numpy_helper.from_array(mix.reshape(3, 3, 1, 1), "w"),
+             numpy_helper.from_array(np.array([1.0, 0.8, 1.2], np.float32), "gamma"),
+             numpy_helper.from_array(np.array([0.1, 0.0, -0.1], np.float32), "beta"),
+             numpy_helper.from_array(np.array(100.0, np.float32), "gain"),
+             numpy_helper.from_array(np.array(128.0, np.float32), "grey")]
     nodes = [helper.make_node("Conv", ["image", "w"], ["features"]),
-             helper.make_node("InstanceNormalization", ["features", "gamma", "beta"], ["normed"]),
-             helper.make_node("Add", ["features", "normed"], ["stylized"])]
+             helper.make_node("InstanceNormalization", ["features", "gamma", "beta"],
+                              [norm_output]),
+             helper.make_node("Mul", [norm_output, "gain"], ["scaled"])]
+    if read_twice:
+        nodes += [helper.make_node("Add", ["scaled", "features"], ["lifted"]),
+                  helper.make_node("Add", ["lifted", "grey"], ["stylized"])]
+    else:
+        nodes.append(helper.make_node("Add", ["scaled", "grey"], ["stylized"]))
     graph = helper.make_graph(nodes, "g", [image], [out], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     path.write_bytes(model.SerializeToString())
