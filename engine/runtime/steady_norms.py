@@ -32,6 +32,7 @@ from engine.runtime.sessions import FrameRunner, session_options, to_uint8_hwc
 REFRESH_FRAMES = 60  # measure at least every 60th frame: once a second at 60 fps ...
 SMOOTHING = 0.5  # ... and average it in with this weight
 DRIFT_LEVELS = 8.0  # grey levels a channel's mean or spread may move before measuring at once
+DRIFT_GAP = 10  # frames between two such measurements at least (a pan must not measure each)
 NORM = "InstanceNormalization"
 
 Moments = tuple[np.ndarray, np.ndarray]  # one norm's per-channel mean and variance of its input
@@ -133,8 +134,9 @@ class SteadyNorms:
 
     A frame is measured at least every ``refresh_frames`` frames, its statistics averaged in
     with weight ``smoothing``; and at once when the picture itself changed (a channel's mean
-    or spread moved by ``DRIFT_LEVELS`` since the last measurement: a new scene, the lights),
-    its statistics then taken as they are. Why not more often: a measurement costs the exact
+    or spread moved by ``DRIFT_LEVELS`` since the last measurement: a new scene, the lights;
+    at most every ``DRIFT_GAP`` frames, so a moving camera does not measure every frame), its
+    statistics then taken as they are. Why not more often: a measurement costs the exact
     network plus a new folded session (~12 ms to build, its first run ~20 ms slower), ~70 ms
     in all on a 2-core machine where a folded frame takes ~15. Built on the same thread: a
     helper thread only moved that cost onto the next frames (both cores are busy), and made
@@ -167,7 +169,8 @@ class SteadyNorms:
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         picture = np.concatenate(cv2.meanStdDev(rgb)).ravel()
         if self._folded is None or self._folded.size != rgb.shape[:2] \
-                or np.abs(picture - self._picture).max() >= DRIFT_LEVELS:
+                or (self._since_measured + 1 >= DRIFT_GAP
+                    and np.abs(picture - self._picture).max() >= DRIFT_LEVELS):
             self._moments = None  # a new stream, or a new picture: start from this frame
         if self._moments is None or self._since_measured + 1 >= self._refresh_frames:
             self._picture = picture
