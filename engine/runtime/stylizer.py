@@ -154,21 +154,16 @@ class Stylizer:
         The caller guarantees H and W are multiples of ``size_multiple`` (and the model's fixed
         size, if it has one). Returns a new uint8 (H, W, 3) array.
         """
-        self.check_frame(rgb)
-        height, width = rgb.shape[:2]
-        if self._frames is None or self._frames.size != (height, width):
-            self._frames = FrameRunner(self._session, height, width, self.path)
-        return self._frames(rgb)
-
-    def check_frame(self, rgb: object) -> None:
-        """ImageFormatError unless ``rgb`` is a frame ``run_frame`` can take as it is."""
         _check_rgb(rgb)
-        height, width = rgb.shape[:2]  # type: ignore[union-attr]
+        height, width = rgb.shape[:2]
         if height % self.multiple or width % self.multiple or height < MIN_SIDE \
                 or width < MIN_SIDE:
             raise ImageFormatError(
                 f"frame of {width}x{height} px: sides must be multiples of {self.multiple}"
             )
+        if self._frames is None or self._frames.size != (height, width):
+            self._frames = FrameRunner(self._session, height, width, self.path)
+        return self._frames(rgb)
 
     def steady_norms(self) -> SteadyNorms | None:
         """A new stream's network with smoothed, folded norm statistics (``steady_norms``);
