@@ -329,8 +329,8 @@ def time_pipeline(candidate: Candidate, video: Path, *, size: tuple[int, int] = 
     steadies it (``TemporalFilter``) and makes the RGB888 bytes a display needs. ms_* are
     per-frame times of the inference side; fps_median is frames shown per second of wall time.
     The file is paced like a
-    ``camera_fps`` camera (60: more than the 30 we need, so the figure can show headroom); None
-    or 0 decodes as fast as it can, a worst case where the decoder competes for the cores.
+    ``camera_fps`` camera (60: a fast webcam; 120 shows the headroom past 60); None or 0
+    decodes as fast as it can, a worst case where the decoder competes for the cores.
     """
     if not video.is_file():
         raise StudioError(f"{video}: video not found", hint="pass --video with an existing file")
