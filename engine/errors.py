@@ -7,6 +7,13 @@ a dialog. Anything else that escapes is an internal error (exit code 1).
 from __future__ import annotations
 
 
+def first_line(exc: object, limit: int = 200) -> str:
+    """The first line of an exception's message (``limit`` characters at most), or its type's
+    name when it has none: libraries such as ONNX Runtime put pages of detail after it."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 class StudioError(Exception):
     """A problem the user can fix: bad input, missing dependency, unwritable folder."""
 

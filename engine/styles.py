@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.card import ModelCard
-from engine.errors import ModelLoadError, StudioError
+from engine.errors import ModelLoadError, StudioError, first_line
 from engine.io import paths
 from engine.io.cards import peek_card
 from engine.io.files import atomic_path, write_bytes_atomic
@@ -102,7 +102,7 @@ def check_style_file(path: str | os.PathLike) -> tuple[onnx.ModelProto, ModelCar
         session = ort.InferenceSession(model.SerializeToString(), options,
                                        providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own exception types
-        raise ModelLoadError(f"{path}: ONNX Runtime cannot load it ({_first_line(exc)})") \
+        raise ModelLoadError(f"{path}: ONNX Runtime cannot load it ({first_line(exc)})") \
             from None
     source = session.get_inputs()[0]
     side = -(-CHECK_SIDE // card.size_multiple) * card.size_multiple
@@ -146,13 +146,8 @@ def _run_with_time_limit(session, feed: dict[str, np.ndarray], path: Path, size:
                              hint="only use model files from sources you trust")
     if "error" in result:
         raise ModelLoadError(f"{path}: fails on a {size} test image "
-                             f"({_first_line(result['error'])})")
+                             f"({first_line(result['error'])})")
     return result["out"]
-
-
-def _first_line(exc: object) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def import_user_style(onnx_path: str | os.PathLike, name: str | None = None) -> Style:

@@ -22,7 +22,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from engine.errors import BackendUnavailableError, ImageFormatError, ModelLoadError, StudioError
+from engine.errors import (
+    BackendUnavailableError,
+    ImageFormatError,
+    ModelLoadError,
+    StudioError,
+    first_line,
+)
 from engine.io.model_files import open_onnx
 from engine.models.config import ModelConfig
 from engine.progress import Progress, no_progress
@@ -192,8 +198,8 @@ class Stylizer:
             return ort.InferenceSession(model.SerializeToString(), options,
                                         providers=self._providers)
         except Exception as exc:  # ORT raises its own exception types
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StudioError(f"{self.path}: ONNX Runtime cannot load it ({first})") from None
+            raise StudioError(f"{self.path}: ONNX Runtime cannot load it ({first_line(exc)})"
+                              ) from None
 
     def _run(self, feed: dict[str, np.ndarray], session: ort.InferenceSession | None = None,
              ) -> list[np.ndarray]:
