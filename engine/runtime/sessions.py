@@ -71,7 +71,8 @@ class FrameRunner:
 # Split a frame only if each piece, halo included, is at most this share of it: beyond that
 # the halo's extra work eats what running the pieces side by side gains.
 MAX_PIECE_SHARE = 0.75
-_helper: ThreadPoolExecutor | None = None  # runs the second pieces; shared by every stream
+# Runs the second pieces, for every stream (its thread starts with the first piece).
+_helper = ThreadPoolExecutor(1, thread_name_prefix="tinystyle-piece")
 
 
 def frame_runner(session: ort.InferenceSession, height: int, width: int,
@@ -115,9 +116,6 @@ class SplitFrameRunner:
         return (slice(None),) * self._axis + (slice(start, stop),)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        global _helper
-        if _helper is None:
-            _helper = ThreadPoolExecutor(1, thread_name_prefix="tinystyle-piece")
         second = _helper.submit(self._second, rgb[self._span(self._second_from, None)])
         first = self._first(rgb[self._span(None, self._piece)])
         return np.concatenate([first[self._span(None, self._cut)],
