@@ -76,11 +76,14 @@ _helper = ThreadPoolExecutor(1, thread_name_prefix="tinystyle-piece")
 
 
 def frame_runner(session: ort.InferenceSession, height: int, width: int,
-                 label: str | os.PathLike, *, halo: int, multiple: int,
+                 label: str | os.PathLike, *, halo: int | None, multiple: int,
                  ) -> FrameRunner | SplitFrameRunner:
     """``SplitFrameRunner`` where the frame is large enough to gain from it, else a
-    ``FrameRunner``. ``session`` runs a local network (see ``SplitFrameRunner``)."""
+    ``FrameRunner``. ``session`` runs a local network (see ``SplitFrameRunner``); ``halo``
+    None runs every frame whole (on one core)."""
     long_side = max(height, width)
+    if halo is None:
+        return FrameRunner(session, height, width, label)
     halo = -(-halo // multiple) * multiple
     if long_side // 2 + halo > MAX_PIECE_SHARE * long_side:
         return FrameRunner(session, height, width, label)

