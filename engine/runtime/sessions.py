@@ -14,6 +14,7 @@ import onnx
 import onnxruntime as ort
 
 from engine.errors import StudioError
+from engine.runtime.arrays import round_up
 
 
 def session_options(threads: int | None, model: onnx.ModelProto, arena: bool = True,
@@ -81,10 +82,9 @@ def frame_runner(session: ort.InferenceSession, height: int, width: int,
     """``SplitFrameRunner`` where the frame is large enough to gain from it, else a
     ``FrameRunner``. ``session`` runs a local network (see ``SplitFrameRunner``); ``halo``
     None runs every frame whole (on one core)."""
-    long_side = max(height, width)
     if halo is None:
         return FrameRunner(session, height, width, label)
-    halo = -(-halo // multiple) * multiple
+    halo, long_side = round_up(halo, multiple), max(height, width)
     if long_side // 2 + halo > MAX_PIECE_SHARE * long_side:
         return FrameRunner(session, height, width, label)
     return SplitFrameRunner(session, height, width, label, halo=halo, multiple=multiple)
