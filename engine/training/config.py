@@ -62,6 +62,11 @@ class TrainConfig:
     patch_lr: float = 1e-3
     grid_weight: float = 0.0  # with the patch loss: losses.grid_distance, against a 4-px grid
     edge_weight: float = 0.0  # with the patch loss: losses.edge_distance, against edge lines
+    # With the patch loss: losses.painting_distance, the output's patches against the painting's
+    # own (its colours and strokes, which the teacher partly leaves out).
+    painting_weight: float = 0.0
+    # Teacher pairs recoloured to the painting's palette (pairs.match_palette).
+    match_palette: bool = False
     # With the patch loss: the output's change under stable_noise grey levels of input noise
     # (Trainer._losses). Off in every preset: it steadies live video but costs the look
     # (Starry Night, 10 unseen photos, judge 0.020 without; weight 1: 0.027, 3: 0.038).
@@ -89,7 +94,8 @@ class TrainConfig:
         if not MIN_STROKE <= self.stroke_size <= MAX_STROKE:
             raise TrainingError(f"stroke size {self.stroke_size} must be between {MIN_STROKE} "
                                 f"and {MAX_STROKE}")
-        if self.patch_steps < 0 or self.patch_lr <= 0 or self.patch_weight < 0:
+        if (self.patch_steps < 0 or self.patch_lr <= 0 or self.patch_weight < 0
+                or self.painting_weight < 0):
             raise TrainingError("the patch stage's steps, lr and weight must be positive")
         if self.lr_schedule not in ("constant", "cosine"):
             raise TrainingError(f"unknown lr schedule '{self.lr_schedule}'",

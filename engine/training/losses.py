@@ -81,6 +81,27 @@ def patch_distance(output: torch.Tensor, target: torch.Tensor, *, patch: int = 5
     return total / len(scales)
 
 
+def painting_distance(output: torch.Tensor, painting: torch.Tensor) -> torch.Tensor:
+    """``patch_distance`` between the batch's outputs and as many random windows of the
+    painting itself ((3, H, W), 0..255, at the scale its strokes should have), each side laid
+    side by side as one strip.
+
+    Why: the teacher keeps much of the photo's palette and repaints it in strokes (Great Wave:
+    ochre and orange where the painting is cream and Prussian blue), and the pixel and patch
+    losses teach the network exactly that. Against the painting's own windows, the output's
+    patches are asked to be of the painting's colours and kinds as well. Strips rather than
+    pairs: one window holds only part of the painting (sky or wave), the batch's together hold
+    more of it, and so do the outputs (the few patches across the joins do not matter).
+    """
+    n, _, h, w = output.shape
+    tops = torch.randint(0, painting.shape[1] - h + 1, (n,)).tolist()
+    lefts = torch.randint(0, painting.shape[2] - w + 1, (n,)).tolist()
+    windows = [painting[:, top:top + h, left:left + w] for top, left in
+               zip(tops, lefts, strict=True)]
+    return patch_distance(torch.cat(list(output), 2)[None], torch.cat(windows, 2)[None],
+                          samples=512 * n)
+
+
 def grid_distance(output: torch.Tensor, target: torch.Tensor, period: int = 4) -> torch.Tensor:
     """RMS of the part of ``output - target`` that repeats every ``period`` px (0..255 units).
 
@@ -165,16 +186,20 @@ class DistillLoss(torch.nn.Module):
     and the same CPU time buys 25x more steps (measured on Starry Night: 2,000 pixel-only steps
     painted more than 700 with VGG). ``patch`` (``patches=True``: ``patch_distance`` to the
     same painting) asks for the teacher's strokes without VGG, at about the pixel loss's cost;
-    with it, ``grid`` and ``edge`` charge the two artefacts it otherwise draws.
-    No TV term: it would fight the teacher's strokes. Unweighted; the config weighs them.
+    with it, ``grid`` and ``edge`` charge the two artefacts it otherwise draws, and, given the
+    ``painting`` itself ((3, H, W) 0..255), ``painting`` asks for its colours and strokes
+    (``painting_distance``). No TV term: it would fight the teacher's strokes. Unweighted; the
+    config weighs them.
     """
 
     FEATURE_LAYERS = ("relu2_2", "relu3_1")
     TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1")
 
-    def __init__(self, vgg: bool = True) -> None:
+    def __init__(self, vgg: bool = True, painting: torch.Tensor | None = None) -> None:
         super().__init__()
         self.vgg = VGGFeatures((*self.TEXTURE_LAYERS, *self.FEATURE_LAYERS)) if vgg else None
+        # the painting itself, not the teacher's painting of a crop (forward's ``painting``)
+        self.register_buffer("original", painting, persistent=False)
 
     def forward(self, output: torch.Tensor, painting: torch.Tensor, *, patches: bool = False
                 ) -> dict[str, torch.Tensor]:
@@ -183,6 +208,8 @@ class DistillLoss(torch.nn.Module):
             parts["patch"] = patch_distance(output, painting) / 255
             parts["grid"] = grid_distance(output, painting) / 255
             parts["edge"] = edge_distance(output, painting) / 255
+            if self.original is not None:
+                parts["painting"] = painting_distance(output, self.original) / 255
         if self.vgg is None:
             return parts
         with torch.no_grad():

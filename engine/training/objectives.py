@@ -19,7 +19,14 @@ import torch
 from engine.training.config import TrainConfig
 from engine.training.data import ContentPhotos, resize_short_side
 from engine.training.losses import DistillLoss, PerceptualLoss
-from engine.training.pairs import MAX_SCALE, PAIRS_NAME, TeacherPairs, paint_pairs, pair_side
+from engine.training.pairs import (
+    MAX_SCALE,
+    PAIRS_NAME,
+    TeacherPairs,
+    match_palette,
+    paint_pairs,
+    pair_side,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +61,12 @@ class TeacherObjective(torch.nn.Module):
                  painted: Callable[[int, int], None] = lambda done, total: None) -> None:
         super().__init__()
         self.config = config
-        self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0)
         side = pair_side(config.stroke_size)
+        original = None
+        if config.painting_weight:  # the painting at the scale of the teacher's strokes
+            original = resize_short_side(painting, side)[0]
+        self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0,
+                                painting=original)
 
         def paint() -> tuple[np.ndarray, np.ndarray]:
             from engine.training.teacher import PaintingTeacher
@@ -65,8 +76,12 @@ class TeacherObjective(torch.nn.Module):
             photos = [data.photo(i, size)[0].permute(1, 2, 0).round().byte().cpu().numpy()
                       for i in range(len(data))]
             log.info("the teacher paints %d crops of %d px", config.teacher_pairs, side)
-            return paint_pairs(photos, teacher, config.teacher_pairs, config.stroke_size,
-                               config.style_strength, config.seed, painted)
+            crops, paintings = paint_pairs(photos, teacher, config.teacher_pairs,
+                                           config.stroke_size, config.style_strength,
+                                           config.seed, painted)
+            if config.match_palette:
+                paintings = match_palette(paintings, painting)
+            return crops, paintings
 
         self.pairs = TeacherPairs.load_or_paint(run_dir / PAIRS_NAME, paint, config.image_size,
                                                 device)
@@ -80,8 +95,11 @@ class TeacherObjective(torch.nn.Module):
         cfg = self.config
         weights = {"pixel": cfg.pixel_weight, "feature": cfg.feature_weight,
                    "texture": cfg.texture_weight, "patch": cfg.patch_weight,
-                   "grid": cfg.grid_weight, "edge": cfg.edge_weight}
+                   "grid": cfg.grid_weight, "edge": cfg.edge_weight,
+                   "painting": cfg.painting_weight}
         parts = self.loss(output, targets, patches=step >= cfg.patch_start)
         if cfg.patch_weight and "patch" not in parts:  # before the patch stage: same names
-            parts["patch"] = parts["grid"] = parts["edge"] = output.new_zeros(())
+            stage = ("patch", "grid", "edge", "painting") if cfg.painting_weight else (
+                "patch", "grid", "edge")
+            parts.update(dict.fromkeys(stage, output.new_zeros(())))
         return {name: weights[name] * part for name, part in parts.items()}

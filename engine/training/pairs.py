@@ -75,6 +75,38 @@ def paint_pairs(photos: list[np.ndarray], teacher: PaintingTeacher, count: int,
     return crops, paintings
 
 
+def match_palette(paintings: np.ndarray, painting: np.ndarray) -> np.ndarray:
+    """The teacher's paintings (uint8 (N, S, S, 3)) given the painting's palette: per CIELAB
+    channel, one monotone map from the levels of all N pooled to the same quantiles of the
+    painting's pixels (histogram matching), the same map for every pair.
+
+    Why: the teacher repaints each photo in strokes but keeps much of its palette (Great Wave:
+    ochre and orange where the painting is cream and Prussian blue), and the network learns
+    that palette faithfully. One map for all pairs keeps their differences (a night photo
+    stays darker than a beach) while the set as a whole takes the painting's colours.
+    """
+    def lab(rgb: np.ndarray) -> np.ndarray:
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+
+    source = [np.zeros(256, np.int64) for _ in range(3)]
+    for rgb in paintings:  # one pair at a time: 900 pairs in Lab at once would be ~400 MB
+        for channel, counts in enumerate(source):
+            counts += np.bincount(lab(rgb)[..., channel].ravel(), minlength=256)
+    target = lab(painting).reshape(-1, 3)
+    luts = []
+    for channel, counts in enumerate(source):
+        # each level goes to the painting's value at the middle of that level's pooled ranks
+        middle = (np.cumsum(counts) - counts / 2) / counts.sum()
+        luts.append(np.quantile(target[:, channel], middle).round().astype(np.uint8))
+    out = np.empty_like(paintings)
+    for i, rgb in enumerate(paintings):
+        x = lab(rgb)
+        for channel, lut in enumerate(luts):
+            x[..., channel] = lut[x[..., channel]]
+        out[i] = cv2.cvtColor(x, cv2.COLOR_LAB2RGB)
+    return out
+
+
 class TeacherPairs:
     """The pairs of one run, as training batches. ``load_or_paint`` builds or reuses them."""
 

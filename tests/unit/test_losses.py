@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engine.io import paths
 from engine.io.images import load_image
 from engine.training.data import resize_short_side
 from engine.training.losses import (
@@ -16,6 +17,7 @@ from engine.training.losses import (
     edge_distance,
     gram,
     grid_distance,
+    painting_distance,
     patch_distance,
     style_loss,
     tv_loss,
@@ -81,8 +83,6 @@ def test_ssim_is_one_for_equal_images_and_drops_with_noise(bundled_photos):
 
 def _strokes() -> torch.Tensor:
     """A 128 px crop of a bundled painting thumbnail: real strokes, (1, 3, 128, 128) 0..255."""
-    from engine.io import paths
-
     rgb = load_image(paths.bundled_styles_dir() / "starry-night.jpg").rgb
     return resize_short_side(rgb, 128, 4)[..., :128, :128]
 
@@ -137,3 +137,21 @@ def test_edge_distance_sees_a_line_at_one_edge_of_every_image_not_strokes_there(
     assert F.l1_loss(lined, painting) * 50 < F.l1_loss(shifted, painting)
     assert edge_distance(shifted, painting) < 0.4 * line
     assert edge_distance(painting, painting).item() < 1e-3
+
+
+def test_painting_distance_asks_for_the_paintings_own_patches(bundled_photos):
+    """Windows of the painting itself score far closer than a photo's windows, whatever the
+    draw, and the loss reaches the output."""
+    painting = resize_short_side(load_image(paths.bundled_styles_dir() / "great-wave.jpg").rgb,
+                                 256)[0]
+    photo = resize_short_side(load_image(bundled_photos[0]).rgb, 128, 4)[..., :128, :128]
+    own = torch.stack([painting[:, 7 * i:7 * i + 128, 20 * i:20 * i + 128] for i in range(4)])
+    output = photo.repeat(4, 1, 1, 1).requires_grad_()
+    for seed in range(3):
+        torch.manual_seed(seed)
+        near, far = painting_distance(own, painting), painting_distance(output, painting)
+        assert near < 0.5 * far
+    far.backward()
+    assert output.grad.abs().sum() > 0
+    loss = DistillLoss(vgg=False, painting=painting)
+    assert set(loss(own, own, patches=True)) == {"pixel", "patch", "grid", "edge", "painting"}

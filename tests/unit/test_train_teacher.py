@@ -70,14 +70,24 @@ def test_the_patch_stage_adds_the_patch_loss_for_its_last_steps(tmp_path, photos
     seen = Setup()
     staged = dataclasses.replace(TINY, feature_weight=0.0, texture_weight=0.0,
                                  patch_weight=12.0, patch_steps=2, grid_weight=30.0,
-                                 edge_weight=3.0, stable_weight=10.0)
+                                 edge_weight=3.0, painting_weight=10.0, stable_weight=10.0)
     Trainer(staged, PAINTING, photos, tmp_path / "run", seen).run()
-    stage = ("patch", "grid", "edge", "stable")
+    stage = ("patch", "grid", "edge", "painting", "stable")
     assert [set(step) for step in seen.losses] == [{"total", "pixel", *stage}] * 4
     for name in stage:
         assert [step[name] > 0 for step in seen.losses] == [False, False, True, True], name
     assert all(step["total"] == pytest.approx(sum(v for k, v in step.items() if k != "total"),
                                               rel=1e-5) for step in seen.losses)
+
+
+def test_match_palette_recolours_the_cached_pairs(tmp_path, photos):
+    pixel_only = dataclasses.replace(TINY, steps=1, feature_weight=0.0, texture_weight=0.0)
+    plain, matched = (Trainer(dataclasses.replace(pixel_only, match_palette=m), PAINTING, photos,
+                              tmp_path / str(m)) for m in (False, True))
+    plain.run(), matched.run()
+    pairs = [np.load(tmp_path / str(m) / PAIRS_NAME) for m in (False, True)]
+    assert np.array_equal(pairs[0]["crops"], pairs[1]["crops"])
+    assert np.abs(pairs[0]["paintings"].astype(int) - pairs[1]["paintings"]).mean() > 3
 
 
 def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
