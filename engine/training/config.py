@@ -97,6 +97,8 @@ class TrainConfig:
         if (self.patch_steps < 0 or self.patch_lr <= 0 or self.patch_weight < 0
                 or self.painting_weight < 0):
             raise TrainingError("the patch stage's steps, lr and weight must be positive")
+        if not isinstance(self.match_palette, bool):  # a recipe's "no" would read as true
+            raise TrainingError(f"match_palette must be true or false, not {self.match_palette!r}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise TrainingError(f"unknown lr schedule '{self.lr_schedule}'",
                                 hint="use 'constant' or 'cosine'")

@@ -83,8 +83,8 @@ def patch_distance(output: torch.Tensor, target: torch.Tensor, *, patch: int = 5
 
 def painting_distance(output: torch.Tensor, painting: torch.Tensor) -> torch.Tensor:
     """``patch_distance`` between the batch's outputs and as many random windows of the
-    painting itself ((3, H, W), 0..255, at the scale its strokes should have), each side laid
-    side by side as one strip.
+    painting itself ((3, H, W), 0..255, at the scale its strokes should have): the outputs
+    laid side by side as one strip, the windows as another.
 
     Why: the teacher keeps much of the photo's palette and repaints it in strokes (Great Wave:
     ochre and orange where the painting is cream and Prussian blue), and the pixel and patch

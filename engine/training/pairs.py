@@ -90,8 +90,9 @@ def match_palette(paintings: np.ndarray, painting: np.ndarray) -> np.ndarray:
 
     source = [np.zeros(256, np.int64) for _ in range(3)]
     for rgb in paintings:  # one pair at a time: 900 pairs in Lab at once would be ~400 MB
+        x = lab(rgb)
         for channel, counts in enumerate(source):
-            counts += np.bincount(lab(rgb)[..., channel].ravel(), minlength=256)
+            counts += np.bincount(x[..., channel].ravel(), minlength=256)
     target = lab(painting).reshape(-1, 3)
     luts = []
     for channel, counts in enumerate(source):

@@ -98,6 +98,7 @@ def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
 
 
 def test_bad_knobs_are_refused():
-    for field, value in (("method", "magic"), ("style_strength", 0.0), ("stroke_size", 9.0)):
+    for field, value in (("method", "magic"), ("style_strength", 0.0), ("stroke_size", 9.0),
+                         ("painting_weight", -1.0), ("match_palette", "no")):
         with pytest.raises(TrainingError):
             dataclasses.replace(TINY, **{field: value})
