@@ -153,7 +153,9 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
     # Session 14: the pairs recoloured to the painting's palette and the patch stage also
     # compared with the painting itself (20 unseen photos, same seed, judge: Great Wave 0.0340
     # -> 0.0243, Church at Auvers 0.0300 -> 0.0253, Starry Night unchanged; the patch stage's
-    # steps ~45% slower, the whole run ~14%). The built-ins trained before pin both off.
+    # steps ~45% slower, the whole run ~14%). Session 15: 11 of the 12 built-ins retrained with
+    # it (judge 1-27% lower for 10, Composition VIII 4% higher; Spring kept its model, see its
+    # recipe; docs/strokes/README.md).
     "painted": TrainConfig(method="teacher", image_size=128, batch_size=8, steps=5000,
                            lr=2e-3, lr_schedule="cosine", feature_weight=0.0,
                            texture_weight=0.0, patch_weight=12.0, patch_steps=1000,
