@@ -118,9 +118,11 @@ def test_embedding_distance_is_zero_to_itself_and_deterministic(judge, photo):
 @needs_predictor
 def test_the_embedding_prefers_a_repaint_to_a_colour_grade(judge, shared_data):
     """The validation of docs/judge on one unseen photo: the peer's Starry Night (strokes and
-    swirls everywhere) is closer to the painting than ours (a blue grade with faint hatching)
-    and than a pure colour grade; its progress from the photo is larger; and it stays closer
-    when given back the photo's colours (the embedding sees strokes, not only palette)."""
+    swirls everywhere) and our built-in are closer to the painting than a pure colour grade,
+    which is closer than the photo; the peer's progress from the photo is larger than the
+    grade's; and the peer stays closer when given back the photo's colours (the embedding sees
+    strokes, not only palette). (Until session 15 our built-in was itself a blue grade with
+    faint hatching that the peer beat; the retrained one beats the peer here: 0.020 vs 0.023.)"""
     rgb = load_photos([shared_data / "content" / "gcompris-details-tour-eiffel.jpg"], 512)[0]
     art = load_image(shared_data / "styles" / "van-gogh-starry-night.jpg").rgb
     target = judge.painting(art)
@@ -129,10 +131,9 @@ def test_the_embedding_prefers_a_repaint_to_a_colour_grade(judge, shared_data):
     outs["peer, photo colours"] = colour_grade(outs["multistyle26:19"], rgb)
     d = {k: judge.style_distance(x, judge.features(x), target, photo=rgb) for k, x in outs.items()}
     dist = {k: v["mean"] for k, v in d.items()}
-    assert dist["multistyle26:19"] < dist["starry-night"] < dist["photo"]
-    assert dist["multistyle26:19"] < dist["grade"]
-    assert dist["peer, photo colours"] < min(dist["starry-night"], dist["photo"])
-    assert d["multistyle26:19"]["progress"] > 0.8 > d["starry-night"]["progress"]
+    assert max(dist["multistyle26:19"], dist["starry-night"]) < dist["grade"] < dist["photo"]
+    assert dist["peer, photo colours"] < dist["grade"]
+    assert d["multistyle26:19"]["progress"] > 0.8 > d["grade"]["progress"]
     assert d["photo"]["progress"] == 0
 
 
