@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -43,12 +42,6 @@ def _rank_main(rank: int, port: int) -> None:
         world.barrier()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=150)
@@ -56,7 +49,8 @@ def main() -> int:
     aborted = 0
     for run in range(args.runs):
         try:
-            mp.start_processes(_rank_main, args=(_free_port(),), nprocs=2, start_method="spawn")
+            mp.start_processes(_rank_main, args=(distributed.free_local_port(),), nprocs=2,
+                               start_method="spawn")
         except mp.ProcessExitedException as error:
             aborted += 1
             print(f"run {run}: {error}", flush=True)

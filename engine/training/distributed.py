@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,14 @@ def launch(environ: Mapping[str, str] | None = None) -> Launch | None:
         raise TrainingError(f"rank {rank} of {size} processes (local rank {local_rank}) is not "
                             "a valid place in a run", hint="start the run with torchrun")
     return Launch(rank, size, local_rank, local_size)
+
+
+def free_local_port() -> int:
+    """A TCP port free on this machine now: the MASTER_PORT for processes started here without
+    torchrun (the DDP tests and scripts/ddp_exit_soak.py)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def is_main_process() -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -73,12 +72,6 @@ def _rank_main(rank: int, size: int, port: int, env: dict, job: dict) -> None:
         {"losses": rec.steps, "previews": rec.previews, "outcome": outcome}))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def train_in_processes(size: int, run_dir: Path, config: TrainConfig, style: Path,
                        photos: list[Path], *, resume: bool = False,
                        cancel_at: int | None = None) -> list[dict]:
@@ -87,8 +80,8 @@ def train_in_processes(size: int, run_dir: Path, config: TrainConfig, style: Pat
     env = {k: os.environ[k] for k in ("TINYSTYLE_HOME", "TINYSTYLE_CACHE")}
     job = {"config": config.to_dict(), "style": str(style), "photos": [str(p) for p in photos],
            "run_dir": str(run_dir), "resume": resume, "cancel_at": cancel_at}
-    mp.start_processes(_rank_main, args=(size, _free_port(), env, job), nprocs=size,
-                       start_method="spawn")
+    port = distributed.free_local_port()
+    mp.start_processes(_rank_main, args=(size, port, env, job), nprocs=size, start_method="spawn")
     return [json.loads((run_dir / f"rank{r}.json").read_text()) for r in range(size)]
 
 

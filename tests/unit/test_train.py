@@ -17,7 +17,14 @@ from engine.progress import CancelToken, TrainCallbacks
 from engine.runtime.stylizer import Stylizer
 from engine.training.checkpoint import load_checkpoint
 from engine.training.config import TRAIN_PRESETS, TrainConfig
-from engine.training.trainer import PREVIEW_SIZE, Trainer, install_trained_style, lr_at
+from engine.training.trainer import (
+    PATCH_STEP_COST,
+    PREVIEW_SIZE,
+    Trainer,
+    eta_seconds,
+    install_trained_style,
+    lr_at,
+)
 
 TINY = TrainConfig(image_size=64, batch_size=2, steps=6, style_size=64, preview_every=2,
                    checkpoint_every=3, threads=1)
@@ -84,6 +91,17 @@ def test_a_patch_stage_restarts_the_schedule_and_adds_the_patch_loss():
     assert short.patch_start == 0 and lr_at(short, 0) == pytest.approx(5e-4)
     with pytest.raises(TrainingError):
         dataclasses.replace(cfg, patch_steps=-1)
+
+
+def test_the_eta_counts_the_slower_patch_stage_ahead():
+    painted = TRAIN_PRESETS["painted"]  # 4,000 pixel steps, then 1,000 patch steps
+    assert eta_seconds(painted, 0, 0.06, None) == pytest.approx(
+        4000 * 0.06 + 1000 * 0.06 * PATCH_STEP_COST)
+    assert eta_seconds(painted, 4500, 0.06, 0.2) == pytest.approx(500 * 0.2)  # timed: measured
+    assert eta_seconds(painted, 5000, 0.06, 0.2) == 0
+    assert eta_seconds(TINY, 2, 0.5, None) == pytest.approx(4 * 0.5)  # no patch stage
+    from_start = dataclasses.replace(TINY, patch_weight=12.0)  # patch loss from the first step
+    assert eta_seconds(from_start, 1, None, 0.3) == pytest.approx(5 * 0.3)
 
 
 def test_a_run_reports_in_order_and_leaves_usable_outputs(tmp_path, style_image, photos):
