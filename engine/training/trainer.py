@@ -55,8 +55,8 @@ SHEET_TILE = 192  # px, square tiles of the final preview sheet
 SHEET_PHOTOS = 3  # photos on the preview sheet
 LR_FLOOR = 0.1  # the cosine schedule ends at this fraction of lr
 # What a patch-stage step costs in pixel-stage steps (painted preset, batch 8 at 128 px, one
-# thread); the ETA assumes it until the stage's own steps have been timed.
-PATCH_STEP_COST = 2.6
+# thread: 166 vs 51 ms); the ETA assumes it until the stage's own steps have been timed.
+PATCH_STEP_COST = 3.2
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,8 @@ def eta_seconds(config: TrainConfig, step: int, pixel_s: float | None,
     """Seconds left after ``step`` steps, from the smoothed seconds per step of the pixel and
     the patch stage (None: that stage not timed yet; at least one is).
 
-    Why per stage: the patch stage's steps are ~2.6x slower, so an ETA from the first (pixel)
-    steps alone promised the painted preset ~25% too little time.
+    Why per stage: the patch stage's steps are ~3x slower, so an ETA from the first (pixel)
+    steps alone promised the painted preset ~30% too little time.
     """
     pixel_left = max(0, min(config.patch_start, config.steps) - step)
     patch_left = config.steps - step - pixel_left
