@@ -8,7 +8,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from engine.deps import TRAINING_MISSING, training_included
+from engine.deps import INSTANT_MISSING, TRAINING_MISSING, instant_included, training_included
 from studio import icons
 from studio.dialogs.about_dialog import AboutDialog
 from studio.dialogs.export_dialog import ExportController
@@ -111,14 +111,16 @@ class MainWindow(QMainWindow):
                                self.gallery.choose_painting, "Ctrl+Shift+T")
         self.gallery.instantBusyChanged.connect(instant.setDisabled)
         needs_torch = [
-            train, instant,
+            train,
             self._action(style, "Export to &iPhone…", lambda: self.gallery.request_export("ios"),
                          "Ctrl+E")]
-        if not training_included():  # the light build: say why instead of failing later
-            for action in needs_torch:
-                action.setEnabled(False)
-                action.setToolTip(f"Not in this build: {TRAINING_MISSING}")
-            style.setToolTipsVisible(True)
+        # the light build (no torch), an install without the teacher: say why, not fail later
+        missing = [(a, TRAINING_MISSING) for a in needs_torch if not training_included()]
+        missing += [(instant, INSTANT_MISSING)] if not instant_included() else []
+        for action, why in missing:
+            action.setEnabled(False)
+            action.setToolTip(f"Not in this build: {why}")
+        style.setToolTipsVisible(bool(missing))
         self._action(style, "Export &ONNX…", lambda: self.gallery.request_export("onnx"),
                      "Ctrl+Shift+E")
         self._action(style, "Stronger", lambda: self.controls.nudge(10), "Ctrl+]")

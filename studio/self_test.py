@@ -3,7 +3,8 @@
 A frozen app breaks in ways the source-tree tests cannot see (a data file, Qt plugin or hidden
 import left out), so this drives the real engine paths inside the built app, in a throw-away
 user folder, and exits 1 if any included check fails. A build without torch (the light build)
-reports training and Core ML export as not included instead of failing them.
+reports training and Core ML export as not included instead of failing them; one without the
+painting teacher, instant styles.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TextIO
 
 import numpy as np
 
-from engine.deps import training_included
+from engine.deps import INSTANT_MISSING, instant_included, training_included
 
 PHOTO = "mvtb-flowers1.jpg"  # the bundled photo stylized with every bundled style
 MAX_SIZE = 320  # px: small enough to be quick, large enough to run every layer for real
@@ -64,6 +65,7 @@ def _checks(work: Path) -> list[tuple[str, Callable[[], str]]]:
     checks.append(("window", _window))
     checks += [(f"stylize {s.name}", lambda s=s: _stylize(s.path)) for s in styles]
     checks.append(("live video", lambda: _live_video(styles[0].path, work)))
+    checks.append(("instant style", lambda: _instant(styles[0].thumbnail, work)))
     checks.append(("train", lambda: _train(styles[0].thumbnail, work)))
     smallest = min(styles, key=lambda s: s.weights) if styles else None
     checks.append(("coreml export", lambda: _coreml(smallest.path if smallest else None, work)))
@@ -152,6 +154,24 @@ def _live_video(model: Path, work: Path) -> str:
     finally:
         feed.close()
     return f"{feed.frames_read} frames of a {clip.suffix} clip read and stylized"
+
+
+def _instant(painting: Path | None, work: Path) -> str:
+    """An instant style made the app's way (teacher's style vector into the template ONNX,
+    no torch), then used."""
+    if not instant_included():
+        raise Skipped(f"not included in this build ({INSTANT_MISSING})")
+    from engine.training import instant_onnx
+    from engine.training.teacher import PaintingTeacher
+
+    if painting is None:
+        raise RuntimeError("the first bundled style has no painting to make a style from")
+    rgb = instant_onnx.read_painting(painting)
+    vector = PaintingTeacher(rgb, threads=1).style_vector
+    model = instant_onnx.write_instant_style(instant_onnx.load_template(), vector, rgb,
+                                             painting.name, "self-test-instant", "Self test",
+                                             work)
+    return f"{model.name} {model.stat().st_size} B; {_stylize(model)}"
 
 
 def _train(style_image: Path | None, work: Path) -> str:

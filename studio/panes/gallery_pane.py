@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.deps import TRAINING_MISSING, training_included
+from engine.deps import INSTANT_MISSING, TRAINING_MISSING, instant_included, training_included
 from engine.errors import StudioError
 from studio import icons
 from studio.drops import MODEL_SUFFIXES, local_paths
@@ -312,9 +312,9 @@ class GalleryPane(QWidget):
         if running != self.instant_busy.isVisibleTo(self):
             self.instantBusyChanged.emit(running)
         self.instant_busy.setVisible(running)
-        self.instant_button.setEnabled(training_included() and not running)
-        if not training_included():
-            self.instant_button.setToolTip(f"Not in this build: {TRAINING_MISSING}")
+        self.instant_button.setEnabled(instant_included() and not running)
+        if not instant_included():
+            self.instant_button.setToolTip(f"Not in this build: {INSTANT_MISSING}")
 
     @Slot(int, int, str)
     def _on_instant_progress(self, done: int, total: int, what: str) -> None:

@@ -30,12 +30,14 @@ def _statuses(stdout: str) -> dict[str, str]:
 
 
 def test_light_build_view_passes_and_says_training_is_not_included():
+    """Without torch: everything but training and Core ML, instant styles included."""
     done = _run(["-c", LIGHT])
     assert done.returncode == 0, done.stdout + done.stderr
     status = _statuses(done.stdout)
     styles = [s.name for s in list_styles() if s.bundled]
     assert styles and all(status[f"stylize {name}"] == "ok" for name in styles)
     assert status["resources"] == status["window"] == status["live video"] == "ok"
+    assert status["instant style"] == "ok"
     assert status["train"] == status["coreml export"] == "skipped"
     assert "not included" in done.stdout
     assert done.stdout.splitlines()[-1] == "self-test: passed"
