@@ -34,18 +34,33 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     return rgb.astype(np.float32) @ LUMA
 
 
-def grid_energy(rgb: np.ndarray, period: int = GRID_PERIOD) -> float:
-    """RMS, in grey levels, of the pattern that repeats every ``period`` px in both directions.
+def grid_pattern(image: np.ndarray, period: int = GRID_PERIOD) -> np.ndarray:
+    """The (period, period, ...) pattern that repeats every ``period`` px in both directions.
 
-    The luma minus its ``period``-wide box mean (which averages out exactly one period of such
+    The image minus its ``period``-wide box mean (which averages out exactly one period of such
     a pattern) is averaged over every position with the same (y mod period, x mod period): image
-    content averages away, a fixed dot/grid pattern stamped on every tile remains.
+    content averages away, a fixed dot/grid pattern stamped on every tile remains. Float
+    (H, W) or (H, W, C) in, zero-mean pattern of the same channels out.
     """
-    y = luma(rgb)
-    high = y - cv2.blur(y, (period, period), borderType=cv2.BORDER_REFLECT)
-    h, w = (s - s % period for s in high.shape)
-    phases = high[:h, :w].reshape(h // period, period, w // period, period).mean(axis=(0, 2))
-    return float(np.sqrt(np.square(phases - phases.mean()).mean()))
+    high = image - cv2.blur(image, (period, period), borderType=cv2.BORDER_REFLECT)
+    h, w = (s - s % period for s in high.shape[:2])
+    shape = (h // period, period, w // period, period, *high.shape[2:])
+    phases = high[:h, :w].reshape(shape).mean(axis=(0, 2))
+    return phases - phases.mean(axis=(0, 1))
+
+
+def grid_energy(rgb: np.ndarray, period: int = GRID_PERIOD) -> float:
+    """RMS, in grey levels, of the luma's ``grid_pattern``."""
+    return float(np.sqrt(np.square(grid_pattern(luma(rgb), period)).mean()))
+
+
+def remove_grid(rgb: np.ndarray, period: int = GRID_PERIOD) -> np.ndarray:
+    """uint8 (H, W, 3) with its ``grid_pattern`` (per channel) subtracted: strokes, which vary
+    across the picture, stay; a pattern stamped on every period x period block goes."""
+    x = rgb.astype(np.float32)
+    pattern = grid_pattern(x, period)
+    tiled = np.tile(pattern, (-(-x.shape[0] // period), -(-x.shape[1] // period), 1))
+    return np.clip(x - tiled[:x.shape[0], :x.shape[1]], 0, 255).round().astype(np.uint8)
 
 
 def _local_mean(x: np.ndarray, sigma: float) -> np.ndarray:

@@ -16,6 +16,7 @@ from engine.models.config import DEFAULT_NET_PRESET, config_from_dict, net_prese
 CHECKPOINT_NAME = "checkpoint.pt"  # the latest checkpoint in a run folder
 METHODS = ("gram", "teacher")
 MIN_STROKE, MAX_STROKE = 0.5, 3.0  # stroke size bounds (teacher pairs of 192..1152 px)
+MAX_TILES = 64  # teacher tiles per crop (each costs a teacher pass, ~0.1-0.2 s)
 INSTANT_INIT = "instant"  # init_from value: start from the painting's instant style
 
 
@@ -48,6 +49,10 @@ class TrainConfig:
     # gram: the painting is resized to style_size * stroke_size; teacher: see pairs.pair_side.
     stroke_size: float = 1.0
     teacher_pairs: int = 300  # photo crops the teacher paints once per run (~0.2 s each)
+    # 0: the teacher paints each crop whole. n: it paints n tiles of each crop, each on its own
+    # (pairs.paint_tile; n times the painting time), so its strokes follow what the network
+    # sees in a training window.
+    teacher_tiles: int = 0
     # DistillLoss weights, in its units (measured on Starry Night: each term ~0.1 at the start).
     pixel_weight: float = 1.0
     feature_weight: float = 1e-6
@@ -97,6 +102,8 @@ class TrainConfig:
         if (self.patch_steps < 0 or self.patch_lr <= 0 or self.patch_weight < 0
                 or self.painting_weight < 0):
             raise TrainingError("the patch stage's steps, lr and weight must be positive")
+        if not 0 <= self.teacher_tiles <= MAX_TILES:
+            raise TrainingError(f"teacher tiles {self.teacher_tiles} must be in 0..{MAX_TILES}")
         if not isinstance(self.match_palette, bool):  # a recipe's "no" would read as true
             raise TrainingError(f"match_palette must be true or false, not {self.match_palette!r}")
         if self.lr_schedule not in ("constant", "cosine"):

@@ -75,10 +75,12 @@ class TeacherObjective(torch.nn.Module):
             size = round(side * MAX_SCALE)  # the largest crop scale draws ever need
             photos = [data.photo(i, size)[0].permute(1, 2, 0).round().byte().cpu().numpy()
                       for i in range(len(data))]
-            log.info("the teacher paints %d crops of %d px", config.teacher_pairs, side)
+            log.info("the teacher paints %d crops of %d px%s", config.teacher_pairs, side,
+                     f", {config.teacher_tiles} tiles each" if config.teacher_tiles else "")
             crops, paintings = paint_pairs(photos, teacher, config.teacher_pairs,
                                            config.stroke_size, config.style_strength,
-                                           config.seed, painted)
+                                           config.seed, painted, tiles=config.teacher_tiles,
+                                           window=config.image_size)
             if config.match_palette:
                 paintings = match_palette(paintings, painting)
             return crops, paintings

@@ -45,6 +45,10 @@ def test_grid_energy_sees_a_4px_pattern_and_not_the_photo(face):
     assert A.grid_energy(face) < 0.4
     assert A.grid_energy(_grade(face)) - A.grid_energy(face) < A.THRESHOLDS["grid"]
     assert A.grid_energy(gridded) - A.grid_energy(face) > A.THRESHOLDS["grid"]
+    # remove_grid takes the pattern out of the painted targets and leaves the picture
+    cleaned = A.remove_grid(gridded)
+    assert A.grid_energy(cleaned) < 0.4
+    assert np.abs(cleaned.astype(np.float32) - face).mean() < 1.5
 
 
 def test_sky_ovals_see_a_painted_blob_not_a_grade(sky):

