@@ -90,6 +90,16 @@ def test_match_palette_recolours_the_cached_pairs(tmp_path, photos):
     assert np.abs(pairs[0]["paintings"].astype(int) - pairs[1]["paintings"]).mean() > 3
 
 
+def test_teacher_tiles_train_on_window_sized_pairs_and_report_each_painting(tmp_path, photos):
+    seen = Setup()
+    tiled = dataclasses.replace(TINY, steps=1, teacher_pairs=2, teacher_tiles=3,
+                                feature_weight=0.0, texture_weight=0.0)
+    Trainer(tiled, PAINTING, photos, tmp_path / "run", seen).run()
+    with np.load(tmp_path / "run" / PAIRS_NAME) as pairs:
+        assert pairs["crops"].shape == pairs["paintings"].shape == (6, 64, 64, 3)
+    assert [d for d, _, _ in seen.setup] == [1, 2, 3, 4, 5, 6] and seen.setup[0][1] == 6
+
+
 def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
     token = CancelToken()
     with pytest.raises(Cancelled):
@@ -99,6 +109,7 @@ def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
 
 def test_bad_knobs_are_refused():
     for field, value in (("method", "magic"), ("style_strength", 0.0), ("stroke_size", 9.0),
-                         ("painting_weight", -1.0), ("match_palette", "no")):
+                         ("painting_weight", -1.0), ("match_palette", "no"),
+                         ("teacher_tiles", -1)):
         with pytest.raises(TrainingError):
             dataclasses.replace(TINY, **{field: value})
