@@ -51,6 +51,16 @@ PHOTOS = ("matplotlib-grace-hopper", "skimage-astronaut", "gcompris-details-tour
 TILE = 200  # px, short side of a sheet tile
 
 
+def validation_photos(count: int = 20) -> list[Path]:
+    """Shared photos for choosing between runs (a seed, a tile size): neither trained on
+    (resources/photos) nor among PHOTOS, so the test photos judge only the final choice."""
+    bundled = {p.name for p in (REPO / "resources" / "photos").glob("*.jpg")}
+    test = {f"{name}.jpg" for name in PHOTOS}
+    pool = sorted(p for p in (DATA / "content").glob("*.jpg") if p.name not in bundled | test)
+    picks = np.random.default_rng(19).choice(len(pool), min(count, len(pool)), replace=False)
+    return [pool[i] for i in sorted(picks)]
+
+
 def painting_of(style: str) -> Path:
     """The painting a built-in was trained on, from its recipe."""
     recipe = tomllib.loads((REPO / "resources" / "styles" / "recipes" / f"{style}.toml")
@@ -151,6 +161,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=len(PHOTOS), help="how many of PHOTOS")
     parser.add_argument("--size", type=int, default=512, help="photo short side (eval default)")
+    parser.add_argument("--validation", action="store_true",
+                        help="judge on validation_photos() instead of PHOTOS")
     parser.add_argument("--pair", nargs=2, metavar=("JOHNSON", "SEED_TINY"),
                         help="two Starry Night models trained with the same recipe")
     parser.add_argument("--styles", nargs="*", choices=list(PEER), default=list(PEER),
@@ -164,7 +176,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every result here")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "judge")
     args = parser.parse_args()
-    photos = [DATA / "content" / f"{name}.jpg" for name in PHOTOS[:args.photos]]
+    photos = (validation_photos(args.photos) if args.validation else
+              [DATA / "content" / f"{name}.jpg" for name in PHOTOS[:args.photos]])
     before = (lambda s: [str(args.before / f"{s}.onnx")]) if args.before else (lambda s: [])
     if args.builtins:
         styles = sorted(p.stem for p in (REPO / "resources" / "styles").glob("*.onnx"))
