@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from model_cases import TINY_STYLE
 
 from engine.cli import main
+from engine.training.config import TRAIN_PRESETS, TrainConfig
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +47,12 @@ def run_cli(capsys):
 
     return run
 
+
+
+@pytest.fixture
+def few_teacher_crops(monkeypatch) -> TrainConfig:
+    """The default (painted) preset with 4 teacher crops: its 300 crops of 8 tiles are 2,400
+    teacher passes (~3 min on 2 cores) before the first step."""
+    painted = dataclasses.replace(TRAIN_PRESETS["painted"], teacher_pairs=4)
+    monkeypatch.setitem(TRAIN_PRESETS, "painted", painted)
+    return painted

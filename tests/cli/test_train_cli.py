@@ -30,7 +30,8 @@ def content(tmp_path, bundled_photos) -> Path:
     return folder
 
 
-def test_train_installs_the_style_and_eval_scores_it(run_cli, tmp_path, style_image, content):
+def test_train_installs_the_style_and_eval_scores_it(run_cli, tmp_path, style_image, content,
+                                                     few_teacher_crops):
     code, out, err = run_cli("train", style_image, "--name", "tiny-starry", "--steps", "2",
                              "--content", content, "--out-dir", tmp_path / "runs", *TINY)
     assert code == 0, err
@@ -69,8 +70,10 @@ def test_missing_style_image_is_a_usage_error(run_cli, tmp_path, content):
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(run_cli, tmp_path, style_image, content):
-    args = ["train", str(style_image), "--name", "cc", "--steps", "100000", "--content",
-            str(content), "--out-dir", str(tmp_path), "--no-install", *TINY]
+    # quick: Ctrl-C and resume do not depend on the preset, and the default one paints
+    # 2,400 teacher tiles first (~3 min)
+    args = ["train", str(style_image), "--name", "cc", "--preset", "quick", "--steps", "100000",
+            "--content", str(content), "--out-dir", str(tmp_path), "--no-install", *TINY]
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())", *args],
         cwd=REPO, stderr=subprocess.PIPE, text=True,

