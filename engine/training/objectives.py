@@ -80,7 +80,7 @@ class TeacherObjective(torch.nn.Module):
             crops, paintings = paint_pairs(photos, teacher, config.teacher_pairs,
                                            config.stroke_size, config.style_strength,
                                            config.seed, painted, tiles=config.teacher_tiles,
-                                           window=config.image_size)
+                                           window=config.image_size, phases=config.tile_phases)
             if config.match_palette:
                 paintings = match_palette(paintings, painting)
             return crops, paintings

@@ -27,7 +27,7 @@ import torch
 
 from engine.errors import TrainingError
 from engine.io.files import atomic_path
-from engine.training.artefacts import remove_grid
+from engine.training.artefacts import GRID_PERIOD, remove_grid
 from engine.training.teacher import SIDE, PaintingTeacher
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,10 @@ def draw_crop(rgb: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarra
 
 
 def paint_tile(teacher: PaintingTeacher, tile: np.ndarray, stroke_size: float,
-               strength: float) -> np.ndarray:
+               strength: float, phase: tuple[int, int] = (0, 0)) -> np.ndarray:
     """The teacher's painting of a small square tile on its own: brought to the teacher's
-    scale, mirrored out to its SIDE px canvas, painted, and the centre scaled back.
+    scale, mirrored out to its SIDE px canvas (``phase`` px down and right of its centre),
+    painted, and the tile's place cut back out and scaled back.
 
     Why: painting a whole 384 px crop, the teacher places strokes by content up to ~200 px
     away, and the network, shown a 128 px window of it, can only learn their average (a
@@ -76,15 +77,17 @@ def paint_tile(teacher: PaintingTeacher, tile: np.ndarray, stroke_size: float,
     side = tile.shape[0]
     small = _resize(tile, max(4, round(side / stroke_size)))
     t = small.shape[0]
-    before, after = (SIDE - t) // 2, SIDE - t - (SIDE - t) // 2
-    canvas = np.pad(small, ((before, after), (before, after), (0, 0)), mode="symmetric")
-    return _resize(teacher.paint(canvas, strength)[before:before + t, before:before + t], side)
+    top, left = (min((SIDE - t) // 2 + p, SIDE - t) for p in phase)
+    canvas = np.pad(small, ((top, SIDE - t - top), (left, SIDE - t - left), (0, 0)),
+                    mode="symmetric")
+    return _resize(teacher.paint(canvas, strength)[top:top + t, left:left + t], side)
 
 
 def paint_pairs(photos: list[np.ndarray], teacher: PaintingTeacher, count: int,
                 stroke_size: float, strength: float, seed: int,
                 painted: Callable[[int, int], None] = lambda done, total: None,
-                tiles: int = 0, window: int = 128) -> tuple[np.ndarray, np.ndarray]:
+                tiles: int = 0, window: int = 128, phases: bool = False
+                ) -> tuple[np.ndarray, np.ndarray]:
     """``count`` crops of pair_side(stroke) px and the teacher's paintings of them, uint8
     (count, S, S, 3) each; with ``tiles``, ``tiles`` random ``window`` px tiles of each crop
     painted on their own (``paint_tile``) and their 4-px pattern removed (below): count * tiles
@@ -95,11 +98,21 @@ def paint_pairs(photos: list[np.ndarray], teacher: PaintingTeacher, count: int,
     offset of a crop put it at every phase, so the network cannot learn it; a tile is always
     seen from its corner, and the network learned it exactly (Great Wave: grid 0.65-0.93 grey
     levels on 18-20 of 20 unseen photos), hence ``remove_grid`` on each tile's painting (grid
-    0.04-0.09; the judge of outputs with and without the pattern is the same). Tiles 8 px
-    larger than the window, seen at random offsets, also lost the pattern but painted less
-    (judge 0.0242 / 0.0230)."""
+    0.04-0.09; the judge of outputs with and without the pattern is the same). That removes
+    the pattern's mean, not the part that follows the content (its sign differs between dark
+    and bright areas: Composition VIII's tiles kept 1.1 grey levels of it in their dark
+    halves). With ``phases`` each tile sits at a random phase of the teacher's canvas
+    (``paint_tile``'s ``phase``, from a stream of its own so the tiles are the same ones):
+    whatever the teacher stamps on its canvas then lands at every phase of the tiles, which no
+    network can learn (Mona Lisa: grid 0.36 grey levels on 6 of 20 unseen photos -> 0.13 on
+    none; Composition VIII's grid, 0.74 on 20 of 20, is its own and stayed). Not by default:
+    the teacher's strokes follow its lattice too, and the judge rose 6% on average over 10
+    paintings (docs/strokes/README.md, session 20). Tiles 8 px larger than the window,
+    seen at random offsets, also lost the pattern but painted less (judge 0.0242 / 0.0230)."""
     side = pair_side(stroke_size)
     rng = np.random.default_rng([seed, 3])
+    phase = np.random.default_rng([seed, 5]).integers(0, GRID_PERIOD if phases else 1,
+                                                       (count * tiles, 2))
     order = rng.permutation(count) % len(photos)  # every photo about equally often
     out = side if not tiles else window
     if tiles and (out > side or round(out / stroke_size) > SIDE):
@@ -118,7 +131,8 @@ def paint_pairs(photos: list[np.ndarray], teacher: PaintingTeacher, count: int,
         for j in range(i * tiles, (i + 1) * tiles):
             top, left = rng.integers(0, side - out + 1, 2)
             crops[j] = crop[top:top + out, left:left + out]
-            paintings[j] = remove_grid(paint_tile(teacher, crops[j], stroke_size, strength))
+            paintings[j] = remove_grid(paint_tile(teacher, crops[j], stroke_size, strength,
+                                                  tuple(phase[j])))
             painted(j + 1, total)
     return crops, paintings
 
