@@ -111,8 +111,9 @@ def paint_pairs(photos: list[np.ndarray], teacher: PaintingTeacher, count: int,
     seen at random offsets, also lost the pattern but painted less (judge 0.0242 / 0.0230)."""
     side = pair_side(stroke_size)
     rng = np.random.default_rng([seed, 3])
-    phase = np.random.default_rng([seed, 5]).integers(0, GRID_PERIOD if phases else 1,
-                                                       (count * tiles, 2))
+    phase = np.zeros((count * tiles, 2), int)  # (top, left) of each tile on the canvas
+    if phases:
+        phase = np.random.default_rng([seed, 5]).integers(0, GRID_PERIOD, phase.shape)
     order = rng.permutation(count) % len(photos)  # every photo about equally often
     out = side if not tiles else window
     if tiles and (out > side or round(out / stroke_size) > SIDE):

@@ -48,7 +48,6 @@ def run_cli(capsys):
     return run
 
 
-
 @pytest.fixture
 def few_teacher_crops(monkeypatch) -> TrainConfig:
     """The default (painted) preset with 4 teacher crops: its 300 crops of 8 tiles are 2,400
