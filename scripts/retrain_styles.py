@@ -46,7 +46,7 @@ def load_recipe(recipes: Path, name: str, data: Path) -> Recipe:
     path = recipes / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in recipes.glob("*.toml")))
-        sys.exit(f"error: no recipe {path}\nhint: known styles: {known}")
+        raise StudioError(f"no recipe {path}", hint=f"known styles: {known}")
     recipe = Recipe.load(path, data / "styles")
     credits = dataclasses.replace(
         recipe.credits,
@@ -100,9 +100,9 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     log.setLevel(logging.INFO)  # our progress lines, not the ONNX optimiser's chatter
     names = args.names or sorted(p.stem for p in args.recipes.glob("*.toml"))
-    recipes = [load_recipe(args.recipes, name, args.data) for name in names]
     started = time.monotonic()
     try:
+        recipes = [load_recipe(args.recipes, name, args.data) for name in names]
         if not args.export_only:
             settings = LibrarySettings(args.runs.resolve(), args.content.resolve(),
                                        args.cpus_per_job, args.gpus_per_job, args.retries,
@@ -112,8 +112,10 @@ def main() -> None:
             recipes = [r for r, o in zip(recipes, outcomes, strict=True) if o.status == "done"]
         for recipe in recipes:
             export(recipe, args.runs, args.out)
-    except StudioError as exc:
-        sys.exit(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""))
+    except StudioError as exc:  # a bad recipe or run folder: the message, not a traceback
+        print(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""),
+              file=sys.stderr)
+        sys.exit(2)
     log.info("exported %d of %d styles in %.1f min", len(recipes), len(names),
              (time.monotonic() - started) / 60)
     if len(recipes) < len(names):
