@@ -75,6 +75,12 @@ class TrainConfig:
     # With the patch loss: losses.painting_distance, the output's patches against the painting's
     # own (its colours and strokes, which the teacher partly leaves out).
     painting_weight: float = 0.0
+    # With the patch loss: Johnson et al.'s Gram style loss (style_layers) against the painting
+    # itself at the scale of the teacher's strokes, in these units (~1.4e-7 makes it the pixel
+    # term's size at the stage's start). The patch losses compare colour patches; the Grams see
+    # the painting's textures as VGG does. Each step then costs VGG passes (~1.5 s at batch 8 on
+    # one core, ~25x the stage without), so no preset uses it.
+    gram_weight: float = 0.0
     # Teacher pairs recoloured to the painting's palette (pairs.match_palette).
     match_palette: bool = False
     # With the patch loss: the output's change under stable_noise grey levels of input noise
@@ -105,7 +111,7 @@ class TrainConfig:
             raise TrainingError(f"stroke size {self.stroke_size} must be between {MIN_STROKE} "
                                 f"and {MAX_STROKE}")
         if (self.patch_steps < 0 or self.patch_lr <= 0 or self.patch_weight < 0
-                or self.painting_weight < 0):
+                or self.painting_weight < 0 or self.gram_weight < 0):
             raise TrainingError("the patch stage's steps, lr and weight must be positive")
         if not 0 <= self.teacher_tiles <= MAX_TILES:
             raise TrainingError(f"teacher tiles {self.teacher_tiles} must be in 0..{MAX_TILES}")

@@ -174,6 +174,10 @@ class PerceptualLoss(torch.nn.Module):
             "tv": tv_loss(output),
         }
 
+    def style_only(self, output: torch.Tensor) -> torch.Tensor:
+        """The style loss alone (no content pass): for objectives with their own content term."""
+        return style_loss(self.vgg(output), self.target_grams)
+
 
 class DistillLoss(torch.nn.Module):
     """Losses against the teacher's painting of each crop (``engine.training.pairs``).

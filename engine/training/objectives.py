@@ -67,6 +67,10 @@ class TeacherObjective(torch.nn.Module):
             original = resize_short_side(painting, side)[0]
         self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0,
                                 painting=original)
+        self.grams = None  # the painting's Grams at the teacher's stroke scale
+        if config.gram_weight:
+            self.grams = PerceptualLoss(resize_short_side(painting, side), config.style_layers,
+                                        config.content_layer)
 
         def paint() -> tuple[np.ndarray, np.ndarray]:
             from engine.training.teacher import PaintingTeacher
@@ -104,4 +108,8 @@ class TeacherObjective(torch.nn.Module):
             stage = ("patch", "grid", "edge", "painting") if cfg.painting_weight else (
                 "patch", "grid", "edge")
             parts.update(dict.fromkeys(stage, output.new_zeros(())))
-        return {name: weights[name] * part for name, part in parts.items()}
+        weighted = {name: weights[name] * part for name, part in parts.items()}
+        if self.grams is not None:
+            weighted["gram"] = (cfg.gram_weight * self.grams.style_only(output)
+                                if step >= cfg.patch_start else output.new_zeros(()))
+        return weighted
