@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from engine.cli import print_error
 from engine.errors import StudioError
 from engine.export.to_onnx import export_onnx
 from engine.io import paths
@@ -113,8 +114,7 @@ def main() -> None:
         for recipe in recipes:
             export(recipe, args.runs, args.out)
     except StudioError as exc:  # a bad recipe or run folder: the message, not a traceback
-        print(f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""),
-              file=sys.stderr)
+        print_error(exc)
         sys.exit(2)
     log.info("exported %d of %d styles in %.1f min", len(recipes), len(names),
              (time.monotonic() - started) / 60)

@@ -62,14 +62,12 @@ class TeacherObjective(torch.nn.Module):
         super().__init__()
         self.config = config
         side = pair_side(config.stroke_size)
-        original = None
-        if config.painting_weight:  # the painting at the scale of the teacher's strokes
-            original = resize_short_side(painting, side)[0]
+        at_stroke_scale = resize_short_side(painting, side)  # the scale of the teacher's strokes
         self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0,
-                                painting=original)
-        self.grams = None  # the painting's Grams at the teacher's stroke scale
+                                painting=at_stroke_scale[0] if config.painting_weight else None)
+        self.grams = None  # the painting's Grams, for gram_weight
         if config.gram_weight:
-            self.grams = PerceptualLoss(resize_short_side(painting, side), config.style_layers,
+            self.grams = PerceptualLoss(at_stroke_scale, config.style_layers,
                                         config.content_layer)
 
         def paint() -> tuple[np.ndarray, np.ndarray]:
