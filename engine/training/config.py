@@ -79,8 +79,9 @@ class TrainConfig:
     # itself at the scale of the teacher's strokes, in these units (~1.4e-7 makes it the pixel
     # term's size at the stage's start). The patch losses compare colour patches; the Grams see
     # the painting's textures as VGG does. Each step then costs VGG passes (~1.5 s at batch 8 on
-    # one core, ~25x the stage without), so no preset uses it; Great Wave's recipe does (20 unseen
-    # photos: judge 0.0228 -> 0.0189, docs/strokes/README.md, session 21).
+    # one core, ~25x the stage without), so no preset uses it; three recipes do (20 unseen photos:
+    # Great Wave 0.0228 -> 0.0189, session 21; Ejiri 0.0444 -> 0.0378, Composition VIII 0.0442 ->
+    # 0.0367, session 22; docs/strokes/README.md).
     gram_weight: float = 0.0
     # Teacher pairs recoloured to the painting's palette (pairs.match_palette).
     match_palette: bool = False
