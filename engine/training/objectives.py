@@ -18,7 +18,7 @@ import torch
 
 from engine.training.config import TrainConfig
 from engine.training.data import ContentPhotos, resize_short_side
-from engine.training.losses import DistillLoss, PerceptualLoss
+from engine.training.losses import DistillLoss, PaintingStyleLoss, PerceptualLoss
 from engine.training.pairs import (
     MAX_SCALE,
     PAIRS_NAME,
@@ -65,10 +65,9 @@ class TeacherObjective(torch.nn.Module):
         at_stroke_scale = resize_short_side(painting, side)  # the scale of the teacher's strokes
         self.loss = DistillLoss(vgg=config.feature_weight > 0 or config.texture_weight > 0,
                                 painting=at_stroke_scale[0] if config.painting_weight else None)
-        self.grams = None  # the painting's Grams, for gram_weight
-        if config.gram_weight:
-            self.grams = PerceptualLoss(at_stroke_scale, config.style_layers,
-                                        config.content_layer)
+        self.style = None  # the painting's VGG statistics, for gram_weight and sliced_weight
+        if config.gram_weight or config.sliced_weight:
+            self.style = PaintingStyleLoss(at_stroke_scale, config.style_layers)
 
         def paint() -> tuple[np.ndarray, np.ndarray]:
             from engine.training.teacher import PaintingTeacher
@@ -107,7 +106,11 @@ class TeacherObjective(torch.nn.Module):
                 "patch", "grid", "edge")
             parts.update(dict.fromkeys(stage, output.new_zeros(())))
         weighted = {name: weights[name] * part for name, part in parts.items()}
-        if self.grams is not None:
-            weighted["gram"] = (cfg.gram_weight * self.grams.style_only(output)
-                                if step >= cfg.patch_start else output.new_zeros(()))
+        if self.style is not None:
+            stage = step >= cfg.patch_start
+            style = self.style(output, grams=cfg.gram_weight > 0,
+                               sliced=cfg.sliced_weight > 0) if stage else {}
+            for name, weight in (("gram", cfg.gram_weight), ("sliced", cfg.sliced_weight)):
+                if weight:  # before the stage: the same names
+                    weighted[name] = weight * style[name] if stage else output.new_zeros(())
         return weighted

@@ -12,6 +12,7 @@ from engine.io.images import load_image
 from engine.training.data import resize_short_side
 from engine.training.losses import (
     DistillLoss,
+    PaintingStyleLoss,
     PerceptualLoss,
     content_loss,
     edge_distance,
@@ -155,3 +156,23 @@ def test_painting_distance_asks_for_the_paintings_own_patches(bundled_photos):
     assert output.grad.abs().sum() > 0
     loss = DistillLoss(vgg=False, painting=painting)
     assert set(loss(own, own, patches=True)) == {"pixel", "patch", "grid", "edge", "painting"}
+
+
+def test_sliced_distance_pools_the_batch_so_the_paintings_own_windows_come_first(bundled_photos):
+    """A batch of the painting's own windows (each sky or wave, not the whole picture) is far
+    closer to the whole painting by the pooled sliced distance than a photo's crops, whatever
+    the draw; the per-crop Gram loss tells them apart far less well. Both reach the output."""
+    painting = resize_short_side(load_image(paths.bundled_styles_dir() / "great-wave.jpg").rgb,
+                                 192)
+    photo = resize_short_side(load_image(bundled_photos[0]).rgb, 96, 4)[..., :96, :96]
+    own = torch.cat([painting[..., 30 * i:30 * i + 96, 40 * i:40 * i + 96] for i in range(4)])
+    output = photo.repeat(4, 1, 1, 1).requires_grad_()
+    criterion = PaintingStyleLoss(painting, ("relu1_1", "relu2_1", "relu3_1"))
+    for seed in range(3):
+        torch.manual_seed(seed)
+        near, far = criterion(own), criterion(output)
+        assert near["sliced"] < 0.2 * far["sliced"]
+        assert near["gram"] > 0.2 * far["gram"]
+    (far["sliced"] + far["gram"]).backward()
+    assert output.grad.abs().sum() > 0
+    assert set(criterion(own, grams=False)) == {"sliced"}

@@ -71,9 +71,9 @@ def test_the_patch_stage_adds_the_patch_loss_for_its_last_steps(tmp_path, photos
     staged = dataclasses.replace(TINY, feature_weight=0.0, texture_weight=0.0,
                                  patch_weight=12.0, patch_steps=2, grid_weight=30.0,
                                  edge_weight=3.0, painting_weight=10.0, stable_weight=10.0,
-                                 gram_weight=1e-7)
+                                 gram_weight=1e-7, sliced_weight=1.0)
     Trainer(staged, PAINTING, photos, tmp_path / "run", seen).run()
-    stage = ("patch", "grid", "edge", "painting", "stable", "gram")
+    stage = ("patch", "grid", "edge", "painting", "stable", "gram", "sliced")
     assert [set(step) for step in seen.losses] == [{"total", "pixel", *stage}] * 4
     for name in stage:
         assert [step[name] > 0 for step in seen.losses] == [False, False, True, True], name
@@ -110,7 +110,7 @@ def test_cancel_while_the_teacher_paints_leaves_no_pairs(tmp_path, photos):
 
 def test_bad_knobs_are_refused():
     for field, value in (("method", "magic"), ("style_strength", 0.0), ("stroke_size", 9.0),
-                         ("painting_weight", -1.0), ("gram_weight", -1.0), ("match_palette", "no"),
-                         ("teacher_tiles", -1)):
+                         ("painting_weight", -1.0), ("gram_weight", -1.0), ("sliced_weight", -1.0),
+                         ("match_palette", "no"), ("teacher_tiles", -1)):
         with pytest.raises(TrainingError):
             dataclasses.replace(TINY, **{field: value})
