@@ -179,10 +179,9 @@ def sliced_feature_distance(features: torch.Tensor, target: torch.Tensor,
                             samples: int = 8192, projections: int = 128) -> torch.Tensor:
     """Sliced Wasserstein distance (squared, Heitz et al. 2021) between the feature vectors of a
     whole batch ((N, C, H, W), pooled) and the target's ((C, M) points), along at most
-    ``projections`` random directions drawn afresh each call, over the target's mean square (so
-    layers weigh alike); ``samples`` random points of each side are compared (a random subset
-    has the same distribution, and the sorts were most of the cost: 3.5 s a step at batch 8
-    with every point and C directions, 1.5 s more than the whole Gram stage's step).
+    ``projections`` random directions drawn afresh each call; ``samples`` random points of each
+    side are compared (a random subset has the same distribution, and the sorts were most of
+    the cost: 3.5 s a step at batch 8 with every point and C directions).
 
     Why pooled: one window of the painting holds sky or wave, not the whole picture, so its
     own statistics are far from the painting's (per window, a Gram loss ranks the painting's
@@ -200,7 +199,7 @@ def sliced_feature_distance(features: torch.Tensor, target: torch.Tensor,
     picks = torch.randint(0, target.shape[1], (points.shape[1],), device=features.device)
     wanted = (directions.T @ target[:, picks]).sort(dim=1).values
     got = (directions.T @ points).sort(dim=1).values
-    return F.mse_loss(got, wanted) / target.square().mean()
+    return F.mse_loss(got, wanted)
 
 
 class PaintingStyleLoss(torch.nn.Module):
@@ -215,7 +214,10 @@ class PaintingStyleLoss(torch.nn.Module):
             feats = self.vgg(painting_rgb)
         for layer in self.layers:  # buffers, so .to(device) moves them with the module
             self.register_buffer(f"gram_{layer}", gram(feats[layer]), persistent=False)
-            self.register_buffer(f"points_{layer}", feats[layer][0].flatten(1), persistent=False)
+            points = feats[layer][0].flatten(1)
+            self.register_buffer(f"points_{layer}", points, persistent=False)
+            # the sliced term over the painting's mean square, so that layers weigh alike
+            self.register_buffer(f"power_{layer}", points.square().mean(), persistent=False)
 
     def forward(self, output: torch.Tensor, *, grams: bool = True, sliced: bool = True
                 ) -> dict[str, torch.Tensor]:
@@ -227,7 +229,7 @@ class PaintingStyleLoss(torch.nn.Module):
         if sliced:
             parts["sliced"] = sum(
                 sliced_feature_distance(feats[layer], getattr(self, f"points_{layer}"))
-                for layer in self.layers)
+                / getattr(self, f"power_{layer}") for layer in self.layers)
         return parts
 
 
