@@ -88,8 +88,9 @@ class TrainConfig:
     # 2.1 s instead of 1.3 at one thread with another run beside it). The Gram term asks every
     # crop for the painting's mix of textures; this asks the batch for the painting's full
     # feature distributions, strong sparse lines included (Great Wave, weight 3: judge 0.0189
-    # -> 0.0177 on the 20 test photos, validation 0.0172 -> 0.0145; the Gram term pooled over
-    # the batch instead: worse, 0.0216; docs/strokes/README.md).
+    # -> 0.0177 on the 20 test photos, validation 0.0172 -> 0.0145; weight 9: 0.0173, 0.0136;
+    # 27 draws a 4-px grid; the Gram term pooled over the batch instead: worse, 0.0216;
+    # docs/strokes/README.md).
     sliced_weight: float = 0.0
     # Teacher pairs recoloured to the painting's palette (pairs.match_palette).
     match_palette: bool = False
