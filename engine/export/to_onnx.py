@@ -189,6 +189,7 @@ def to_opset(model: onnx.ModelProto, path: Path) -> None:
     checker then validates every node against the older schemas.
     """
     current = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    _shape_ranges_to_slices(model)
     for node in model.graph.node:
         try:
             old = defs.get_schema(node.op_type, OPSET, node.domain)
@@ -211,6 +212,28 @@ def to_opset(model: onnx.ModelProto, path: Path) -> None:
     del model.opset_import[:]
     model.opset_import.append(helper.make_opsetid("", OPSET))
     model.ir_version = IR_VERSION
+
+
+def _shape_ranges_to_slices(model: onnx.ModelProto) -> None:
+    """Rewrite opset 15's ``Shape(start, end)`` (the exporter's way to read one side, as the
+    noise channels' crop does) as a whole ``Shape`` and a ``Slice`` of it, in place."""
+    graph = model.graph
+    nodes = list(graph.node)
+    del graph.node[:]
+    for node in nodes:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if node.op_type != "Shape" or not attrs:
+            graph.node.append(node)
+            continue
+        whole, bounds = f"{node.output[0]}_all", f"{node.output[0]}_bounds"
+        graph.initializer.extend(numpy_helper.from_array(np.array([attrs.get(key, default)],
+                                                                  np.int64), f"{bounds}_{key}")
+                                 for key, default in (("start", 0), ("end", 2**62)))
+        graph.node.extend([
+            helper.make_node("Shape", [node.input[0]], [whole]),
+            helper.make_node("Slice", [whole, f"{bounds}_start", f"{bounds}_end"],
+                             list(node.output)),
+        ])
 
 
 def min_runtimes(model: onnx.ModelProto) -> str:

@@ -36,8 +36,9 @@ CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
 # Identity, Upsample). No control flow (Loop, If, Scan), no custom domains. The benchmark
 # peers run through their own sessions, not through this check.
 ALLOWED_OPS = frozenset({
-    "Add", "Constant", "Conv", "DepthToSpace", "DequantizeLinear", "Div", "Identity",
-    "InstanceNormalization", "Mul", "Pad", "Relu", "Resize", "Slice", "Sub", "Tanh", "Upsample",
+    "Add", "Concat", "Constant", "Conv", "DepthToSpace", "DequantizeLinear", "Div", "Identity",
+    "InstanceNormalization", "Mul", "Pad", "Relu", "Reshape", "Resize", "Shape", "Slice",
+    "Squeeze", "Sub", "Tanh", "Upsample",
 })
 MAX_FIXED_SIDE = 4096  # px; a model with a larger fixed input size is refused
 

@@ -14,6 +14,8 @@ MAX_WIDTH = 1024  # channels
 MAX_ALPHA = 8.0  # width multiplier
 MAX_BLOCKS = 64  # residual blocks
 MAX_KERNEL = 15  # px
+MAX_NOISE_CHANNELS = 4
+MAX_NOISE_PERIOD = 64  # px
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class ModelConfig:
     padding: str = "reflect"
     # "fast" design only: the decoder's two convs depthwise-separable, like the residual blocks.
     separable_decoder: bool = False
+    # Periods in px of fixed noise channels given to the stem conv beside the photo, one
+    # channel each (engine.models.noise: somewhere to put strokes where the photo is flat);
+    # coprime periods repeat their mix rarely. () for none.
+    noise_periods: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for field, value, allowed in (("design", self.design, ("johnson", "fast")),
@@ -48,6 +54,13 @@ class ModelConfig:
     def channels(self) -> tuple[int, int, int]:
         """Channel counts after the width multiplier, at 1x, 1/2x and 1/4x resolution."""
         return tuple(max(1, int(w * self.alpha)) for w in self.widths)  # type: ignore[return-value]
+
+    @property
+    def position_dependent(self) -> bool:
+        """Whether a pixel's output depends on where it sits in the frame, not only on its
+        neighbourhood (the noise channels are anchored at the frame's corner): halves of a
+        frame run apart would not join seamlessly."""
+        return bool(self.noise_periods)
 
     @property
     def size_multiple(self) -> int:
@@ -106,6 +119,11 @@ def _check_ranges(config: ModelConfig) -> None:
         value = getattr(config, field)
         if not _is_int(value, 1, MAX_KERNEL) or value % 2 == 0:
             raise ValueError(f"ModelConfig.{field} must be odd, 1..{MAX_KERNEL}, not {value!r}")
+    periods = config.noise_periods
+    if not (isinstance(periods, tuple) and len(periods) <= MAX_NOISE_CHANNELS
+            and all(_is_int(p, 2, MAX_NOISE_PERIOD) for p in periods)):
+        raise ValueError(f"ModelConfig.noise_periods must be up to {MAX_NOISE_CHANNELS} whole "
+                         f"numbers 2..{MAX_NOISE_PERIOD}, not {periods!r}")
     if not isinstance(config.separable_decoder, bool):
         raise ValueError(f"ModelConfig.separable_decoder must be true or false, "
                          f"not {config.separable_decoder!r}")
@@ -143,6 +161,11 @@ NET_PRESETS: dict[str, ModelConfig] = {
                                  padding="zeros", separable_decoder=True),
     "fast-16-r6-zs": ModelConfig(widths=(8, 8, 16), residual_blocks=6, design="fast",
                                  padding="zeros", separable_decoder=True),
+    # The default with three fixed noise channels (periods 17, 19 and 23 px) beside the photo:
+    # strokes where the photo is flat (Great Wave's skies, session 26).
+    "fast-16-r5-zs-noise": ModelConfig(widths=(8, 8, 16), residual_blocks=5, design="fast",
+                                       padding="zeros", separable_decoder=True,
+                                       noise_periods=(17, 19, 23)),
 }
 
 # The preset the app uses for built-in styles and the train wizard.

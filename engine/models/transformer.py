@@ -7,7 +7,9 @@ Input and output are float RGB in 0..255, shape (N, 3, H, W) with H and W multip
 - instance norm instead of batch norm (Ulyanov et al. 2016), and no conv bias in front of it
   (instance norm subtracts the per-channel mean, so such a bias has no effect);
 - reflection padding, so borders do not darken (``config.padding`` trades it for speed
-  everywhere but in the output conv).
+  everywhere but in the output conv);
+- optionally, fixed noise channels beside the photo (``config.noise_periods``,
+  ``engine.models.noise``): somewhere to place strokes where the photo is flat.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from engine.models.config import ModelConfig
+from engine.models.noise import NoiseChannels
 
 # px of edge-replicated margin around the input of zero-padded networks, cropped from their
 # output: zero padding draws a faint frame of artefacts up to ~10 px into the picture, which
@@ -112,7 +115,7 @@ def fast_layers(config: ModelConfig) -> tuple[nn.Sequential, nn.Sequential, nn.S
     """
     _, c2, c3 = config.channels
     k, pad = config.inner_kernel, config.padding
-    encoder = nn.Sequential(ConvNormReLU(3, c2, k, stride=2, padding=pad),
+    encoder = nn.Sequential(ConvNormReLU(input_channels(config), c2, k, stride=2, padding=pad),
                             ConvNormReLU(c2, c3, k, stride=2, padding=pad))
     residuals = nn.Sequential(
         *[SeparableResidualBlock(c3, k, pad) for _ in range(config.residual_blocks)]
@@ -129,6 +132,11 @@ def fast_layers(config: ModelConfig) -> tuple[nn.Sequential, nn.Sequential, nn.S
     return encoder, residuals, decoder
 
 
+def input_channels(config: ModelConfig) -> int:
+    """Channels the stem conv reads: RGB plus the fixed noise channels."""
+    return 3 + len(config.noise_periods)
+
+
 class TransformerNet(nn.Module):
     """Feed-forward style network: 0..255 RGB in, 0..255 RGB out, same size."""
 
@@ -136,13 +144,16 @@ class TransformerNet(nn.Module):
         super().__init__()
         self.config = config or ModelConfig()
         self.margin = ZERO_PADDING_MARGIN if self.config.padding == "zeros" else 0
+        # first, so that its fixed convs come first in module order as in exported graphs
+        self.noise = NoiseChannels(self.config.noise_periods) if self.config.noise_periods \
+            else None
         if self.config.design == "fast":
             self.encoder, self.residuals, self.decoder = fast_layers(self.config)
             return
         c1, c2, c3 = self.config.channels
         k, k_out, pad = self.config.inner_kernel, self.config.outer_kernel, self.config.padding
         self.encoder = nn.Sequential(
-            ConvNormReLU(3, c1, k_out, padding=pad),
+            ConvNormReLU(input_channels(self.config), c1, k_out, padding=pad),
             ConvNormReLU(c1, c2, k, stride=2, padding=pad),
             ConvNormReLU(c2, c3, k, stride=2, padding=pad),
         )
@@ -160,6 +171,8 @@ class TransformerNet(nn.Module):
         if m:
             image = nn.functional.pad(image, (m, m, m, m), mode="replicate")
         x = image / 127.5 - 1.0  # (N, 3, H, W) in -1..1
+        if self.noise is not None:
+            x = torch.cat([x, self.noise(x)], 1)
         x = self.decoder(self.residuals(self.encoder(x)))
         x = (torch.tanh(x) + 1.0) * 127.5  # (N, 3, H, W) in 0..255
         return x[:, :, m:-m, m:-m] if m else x

@@ -163,10 +163,12 @@ def test_fast_presets_keep_the_contract_and_budget(preset):
     net = TransformerNet(config)
     _, c2, c3 = config.channels
     k = config.inner_kernel
-    # stem 3->c2 and c2->c3, separable blocks (2 x (depthwise + pointwise + norm)), upsample
-    # conv c3->c2, output conv c2->12 with bias; every normalised conv has a scale and a shift.
+    # stem (3 + noise channels)->c2 and c2->c3, separable blocks (2 x (depthwise + pointwise +
+    # norm)), upsample conv c3->c2, output conv c2->12 with bias; every normalised conv has a
+    # scale and a shift.
     # A separable decoder splits its two convs into depthwise + pointwise.
-    expected = (3 * c2 * k * k + 2 * c2) + (c2 * c3 * k * k + 2 * c3)
+    stem_in = 3 + len(config.noise_periods)  # the noise tiles are fixed, not weights
+    expected = (stem_in * c2 * k * k + 2 * c2) + (c2 * c3 * k * k + 2 * c3)
     expected += config.residual_blocks * 2 * (c3 * k * k + c3 * c3 + 2 * c3)
     if config.separable_decoder:
         expected += (c3 * k * k + c3 * c2 + 2 * c2) + (c2 * k * k + c2 * 12 + 12)

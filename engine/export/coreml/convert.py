@@ -163,6 +163,7 @@ def _neuralnetwork_spec(net, sizes: SizeRange, bits: int, out_path: Path,
     coreml_spec.tidy(spec, net.margin, out_path)
     if bits < 32:
         progress(0.6, f"quantising the weights to {bits} bits")
+        coreml_spec.pack_two_valued_weights(spec)
         spec = _quantized(spec, bits)
     coreml_spec.finish(spec, sizes)
     return spec

@@ -193,12 +193,20 @@ def _padding(p, inputs):
 
 
 def _crop(p, inputs):
-    if len(inputs) != 1:
-        raise UnsupportedLayerError("only crops by fixed border amounts are supported")
+    """By fixed border amounts, or (two inputs) to the second's size from ``offset``."""
+    _, h, w = inputs[0].shape
+    if len(inputs) == 2:
+        top, left = p.offset
+        return inputs[0][:, top:top + inputs[1].shape[1], left:left + inputs[1].shape[2]]
     (top, bottom), (left, right) = [(b.startEdgeSize, b.endEdgeSize)
                                     for b in p.cropAmounts.borderAmounts]
-    _, h, w = inputs[0].shape
     return inputs[0][:, top:h - bottom, left:w - right]
+
+
+def _concat(p, inputs):
+    if p.sequenceConcat:
+        raise UnsupportedLayerError("only concatenation along channels is supported")
+    return np.concatenate(inputs, axis=0)
 
 
 def _unary(p, inputs):
@@ -266,6 +274,7 @@ LAYERS: dict[str, Callable] = {
     "upsample": _upsample,
     "padding": _padding,
     "crop": _crop,
+    "concat": _concat,
     "unary": _unary,
     "scale": _scale,
     "bias": _bias,

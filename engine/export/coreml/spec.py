@@ -20,12 +20,34 @@ OUTPUT_NAME = "stylizedImage"
 
 
 def tidy(spec, margin: int, where: Path) -> None:
-    """Size-agnostic crop, size check, folded input scaling, merged affines, short names."""
+    """Size-agnostic crops, size check, folded input scaling, merged affines, short names."""
+    _noise_slices_to_crops(spec)
     _slices_to_crop(spec, margin)
     _check_size_agnostic(spec, where)
     _fold_input_affine(spec)
     _merge_affine_chains(spec)
     _shorten_names(spec)
+
+
+def pack_two_valued_weights(spec) -> None:
+    """Store conv kernels of at most two distinct values (the noise tiles of
+    ``engine.models.noise``, their zero ones-convs) as 1-bit lookup tables: exact, and an
+    eighth of 8-bit codes with no per-channel scale and bias (8 bytes a channel, ~9 KB for the
+    noise tiles' 1,179 one-value channels)."""
+    import numpy as np
+
+    for layer in spec.neuralNetwork.layers:
+        params = layer.convolution.weights if layer.WhichOneof("layer") == "convolution" else None
+        if params is None or not len(params.floatValue):
+            continue
+        values = np.asarray(params.floatValue, np.float32)
+        table, codes = np.unique(values, return_inverse=True)
+        if len(table) > 2:
+            continue
+        params.ClearField("floatValue")
+        params.quantization.numberOfBits = 1
+        params.quantization.lookupTableQuantization.floatValue[:] = [*table, *table][:2]
+        params.rawValue = np.packbits(codes.astype(np.uint8)).tobytes()
 
 
 def finish(spec, sizes: SizeRange) -> None:
@@ -37,7 +59,7 @@ def finish(spec, sizes: SizeRange) -> None:
 # Layer types whose parameters do not depend on the image size, so flexible sizes stay correct.
 SIZE_AGNOSTIC = frozenset({
     "convolution", "batchnorm", "activation", "padding", "upsample", "add", "multiply",
-    "reorganizeData", "unary", "scale", "bias", "loadConstantND", "crop",
+    "reorganizeData", "unary", "scale", "bias", "loadConstantND", "crop", "concat",
 })
 # Layer types that exist since iOS 11 (spec 1); quantised weights and size ranges need spec 3.
 IOS12_LAYERS = SIZE_AGNOSTIC - {"loadConstantND"}
@@ -63,6 +85,30 @@ def _slices_to_crop(spec, margin: int) -> None:
         border.startEdgeSize = border.endEdgeSize = margin
     for i in reversed(slices):
         del layers[i]
+
+
+def _noise_slices_to_crops(spec) -> None:
+    """Turn each noise channel's crop to the image (``engine.models.noise``: two slices after a
+    depth-to-space, end indices baked for the traced size) into a crop to the size of the
+    image its ones conv reads: Core ML's two-input crop takes the size from a second blob."""
+    layers = spec.neuralNetwork.layers
+    producer = {out: layer for layer in layers for out in layer.output}
+    for i in reversed(range(len(layers) - 1)):
+        first, second = layers[i], layers[i + 1]
+        if not first.WhichOneof("layer") == second.WhichOneof("layer") == "slice":
+            continue
+        tiles = producer.get(first.input[0])
+        if not (second.input[0] == first.output[0] and tiles is not None
+                and tiles.WhichOneof("layer") == "reorganizeData"
+                and first.slice.startIndex == second.slice.startIndex == 0):
+            continue
+        image = producer[producer[tiles.input[0]].input[0]].input[0]  # tile conv <- ones conv
+        output = second.output[0]
+        first.ClearField("slice")
+        first.crop.offset[:] = [0, 0]
+        first.input.append(image)
+        first.output[:] = [output]
+        del layers[i + 1]
 
 
 def _check_size_agnostic(spec, out_path: Path) -> None:
