@@ -90,7 +90,10 @@ class ModelConfig:
         return sum(kernel // 2 * scale for kernel, scale in convs) + 2 + 1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if not self.noise_periods:  # as before noise channels: cards of such models unchanged
+            del data["noise_periods"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
