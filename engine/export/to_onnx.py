@@ -156,13 +156,17 @@ def quantize_conv_weights(model: onnx.ModelProto) -> None:
         if name not in done:
             weight = numpy_helper.to_array(inits[name]).astype(np.float32)
             q, scale = quantize_per_channel(weight)
+            # one scale for all when they are equal (the noise tiles: 1,179 one-value
+            # channels of +-0.5 would otherwise carry 4.7 KB of identical scales)
+            shared = bool(np.all(scale == scale[0]))
             graph.initializer.remove(inits[name])
             graph.initializer.extend([
                 numpy_helper.from_array(q, f"{name}_q"),
-                numpy_helper.from_array(scale, f"{name}_s"),
+                numpy_helper.from_array(scale[0] if shared else scale, f"{name}_s"),
             ])
             dequant_nodes.append(helper.make_node(
-                "DequantizeLinear", [f"{name}_q", f"{name}_s"], [name], axis=0
+                "DequantizeLinear", [f"{name}_q", f"{name}_s"], [name],
+                **({} if shared else {"axis": 0})
             ))
             done.add(name)
     # Constant-only nodes first keeps the graph topologically sorted.
