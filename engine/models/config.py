@@ -164,11 +164,12 @@ NET_PRESETS: dict[str, ModelConfig] = {
                                  padding="zeros", separable_decoder=True),
     "fast-16-r6-zs": ModelConfig(widths=(8, 8, 16), residual_blocks=6, design="fast",
                                  padding="zeros", separable_decoder=True),
-    # The default with three fixed noise channels (periods 17, 19 and 23 px) beside the photo:
-    # strokes where the photo is flat (Great Wave's skies, session 26).
+    # The default with three fixed noise channels (periods 59, 61 and 64 px) beside the photo:
+    # strokes where the photo is flat (Great Wave's skies, session 26; periods 17, 19 and 23
+    # trained as close on the test photos but not on the validation ones).
     "fast-16-r5-zs-noise": ModelConfig(widths=(8, 8, 16), residual_blocks=5, design="fast",
                                        padding="zeros", separable_decoder=True,
-                                       noise_periods=(17, 19, 23)),
+                                       noise_periods=(59, 61, 64)),
 }
 
 # The preset the app uses for built-in styles and the train wizard.

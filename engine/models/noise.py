@@ -3,13 +3,15 @@
 Where a photo is a smooth gradient (a clear sky), nothing in the input says where a stroke
 should go, so a network trained to paint learns the mean of its teacher's strokes there: a flat
 wash. Extra input channels of fixed noise give it somewhere to place them (docs/strokes,
-"Great Wave: a texture source", sessions 25-26: 0.0173 -> 0.0139 on the 20 test photos).
+"Great Wave: noise channels in the engine": hatched skies, judge 0.0173 -> 0.0157 on the 20
+test photos).
 
-Each channel is a random +-NOISE_LEVEL tile of its own period, repeated over the image; with coprime
-periods (17, 19, 23 px) the channels' mix repeats only every 7,429 px. The tiles are built from
-ops every runtime computes exactly alike, fp16 Core ML included (no coordinates, no hash): a
-1x1 stride-P conv with zero weights and bias 1 gives a map of ones, a fixed 1x1 conv puts the
-tile's P*P values in channels, a depth-to-space lays them out, a crop fits the image.
+Each channel is a random +-NOISE_LEVEL tile of its own period, repeated over the image; with
+coprime periods (59, 61 and 64 px) the channels' mix repeats only every 230,336 px. The tiles
+are built from ops every runtime computes exactly alike, fp16 Core ML included (no
+coordinates, no hash): a 1x1 stride-P conv with zero weights and bias 1 gives a map of ones, a
+fixed 1x1 conv puts the tile's P*P values in channels, a depth-to-space lays them out, a crop
+fits the image.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from engine.runtime.stylizer import Stylizer
 
 PRESET = "fast-16-r5-zs-noise"
 PERIODS = net_preset(PRESET).noise_periods
-HEIGHT, WIDTH = 100, 156  # multiples of 4, of none of the periods
+HEIGHT, WIDTH = 140, 196  # multiples of 4, of none of the periods, over one period
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +49,9 @@ def test_each_channel_repeats_at_its_own_period_and_every_network_draws_the_same
         assert torch.equal(channel[:, period:], channel[:, :-period])
         for shift in (1, 2, period - 1):  # no shorter repeat
             assert not torch.equal(channel[shift:], channel[:-shift])
-    assert not torch.equal(noise[0, :17, :17], noise[1, :17, :17])
+    assert not torch.equal(noise[0, :32, :32], noise[1, :32, :32])
     torch.manual_seed(123)  # the tiles do not come from torch's random state
-    assert torch.equal(NoiseChannels(PERIODS)(torch.zeros(1, 3, 40, 40))[0], noise[:, :40, :40])
+    assert torch.equal(NoiseChannels(PERIODS)(torch.zeros(1, 3, 72, 72))[0], noise[:, :72, :72])
 
 
 def test_the_noise_tiles_are_fixed_not_weights(net):
