@@ -6,7 +6,7 @@ a video file as the webcam source, switches to webcam mode and starts it with th
 whether the process is alive, its RSS and CPU time, and a screenshot. Ends with Ctrl+Q and checks
 the exit code. Debian packages: xvfb openbox xdotool x11-apps netpbm.
 
-    python scripts/x11_soak.py --minutes 10 --out runs/x11-soak
+    python scripts/x11_soak.py --minutes 10 --out runs/x11-soak [--style great-wave]
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ def _sample(pid: int) -> tuple[float, float]:
     return rss_kb / 1024, cpu
 
 
-def _home_remembering(video: Path) -> Path:
+def _home_remembering(video: Path, style: str | None) -> Path:
+    """A fresh home whose settings remember the video as the webcam source (and the style)."""
     home = Path(tempfile.mkdtemp(prefix="tinystyle-x11-"))
     config = home / ".config" / "TinyStyle" / "TinyStyle Studio.conf"
     config.parent.mkdir(parents=True)
-    config.write_text(f"[webcam]\nsource=file:{video}\n\n[window]\nmode=1\n")
+    chosen = f"\n[style]\nlast={style}\n" if style else ""
+    config.write_text(f"[webcam]\nsource=file:{video}\n\n[window]\nmode=1\n{chosen}")
     return home
 
 
@@ -60,13 +62,14 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "x11-soak")
+    parser.add_argument("--style", help="style to select first (default: the app's first)")
     args = parser.parse_args()
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing or not args.video.is_file():
         print(f"error: missing {', '.join(missing) or args.video}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    home = _home_remembering(args.video.resolve())
+    home = _home_remembering(args.video.resolve(), args.style)
     env = {**os.environ, "DISPLAY": DISPLAY, "HOME": str(home),
            "XDG_CONFIG_HOME": str(home / ".config"), "TINYSTYLE_HOME": str(home / "tinystyle")}
     env.pop("QT_QPA_PLATFORM", None)
