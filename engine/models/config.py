@@ -56,13 +56,6 @@ class ModelConfig:
         return tuple(max(1, int(w * self.alpha)) for w in self.widths)  # type: ignore[return-value]
 
     @property
-    def position_dependent(self) -> bool:
-        """Whether a pixel's output depends on where it sits in the frame, not only on its
-        neighbourhood (the noise channels are anchored at the frame's corner): halves of a
-        frame run apart would not join seamlessly."""
-        return bool(self.noise_periods)
-
-    @property
     def size_multiple(self) -> int:
         """Input height and width must be multiples of this (two stride-2 stages)."""
         return 4

@@ -7,6 +7,7 @@ Shared by the stylizer (photos and live frames), the live path's folded-norm net
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -15,6 +16,10 @@ import onnxruntime as ort
 
 from engine.errors import StudioError
 from engine.runtime.arrays import round_up
+
+# The network's inputs besides the frame for the frame's rows y0:y1, columns x0:x1 run on their
+# own (its noise channels, ``engine.runtime.noise_inputs``): fixed for a size, so bound once.
+FixedInputs = Callable[[int, int, int, int], dict[str, np.ndarray]]
 
 
 def session_options(threads: int | None, model: onnx.ModelProto, arena: bool = True,
@@ -43,16 +48,20 @@ def session_options(threads: int | None, model: onnx.ModelProto, arena: bool = T
 
 class FrameRunner:
     """One session run on uint8 (H, W, 3) frames of one size through float buffers bound to
-    it once (I/O binding: no allocation or copy by ONNX Runtime per frame)."""
+    it once (I/O binding: no allocation or copy by ONNX Runtime per frame). ``fixed``: the
+    session's other inputs, the same for every frame (bound once too)."""
 
     def __init__(self, session: ort.InferenceSession, height: int, width: int,
-                 label: str | os.PathLike) -> None:
+                 label: str | os.PathLike, fixed: dict[str, np.ndarray] | None = None) -> None:
         self.size = (height, width)
         self._label = label
         self._in = np.empty((1, 3, height, width), np.float32)
         self._out = np.empty((1, 3, height, width), np.float32)
+        self._fixed = fixed or {}  # bound by address: kept alive with the binding
         self._binding = session.io_binding()
         self._binding.bind_cpu_input(session.get_inputs()[0].name, self._in)
+        for name, array in self._fixed.items():
+            self._binding.bind_cpu_input(name, array)
         self._binding.bind_output(session.get_outputs()[0].name, "cpu", 0, np.float32,
                                   self._out.shape, self._out.ctypes.data)
         self._session = session
@@ -78,16 +87,17 @@ _helper = ThreadPoolExecutor(1, thread_name_prefix="tinystyle-piece")
 
 def frame_runner(session: ort.InferenceSession, height: int, width: int,
                  label: str | os.PathLike, *, halo: int | None, multiple: int,
-                 ) -> FrameRunner | SplitFrameRunner:
+                 fixed: FixedInputs | None = None) -> FrameRunner | SplitFrameRunner:
     """``SplitFrameRunner`` where the frame is large enough to gain from it, else a
-    ``FrameRunner``. ``session`` runs a local network (see ``SplitFrameRunner``); ``halo``
-    None runs every frame whole (on one core)."""
-    if halo is None:
-        return FrameRunner(session, height, width, label)
-    halo, long_side = round_up(halo, multiple), max(height, width)
-    if long_side // 2 + halo > MAX_PIECE_SHARE * long_side:
-        return FrameRunner(session, height, width, label)
-    return SplitFrameRunner(session, height, width, label, halo=halo, multiple=multiple)
+    ``FrameRunner``. ``session`` runs a local network (see ``SplitFrameRunner``) whose other
+    inputs ``fixed`` gives; ``halo`` None runs every frame whole (on one core)."""
+    halo = None if halo is None else round_up(halo, multiple)
+    long_side = max(height, width)
+    if halo is None or long_side // 2 + halo > MAX_PIECE_SHARE * long_side:
+        return FrameRunner(session, height, width, label,
+                           None if fixed is None else fixed(0, height, 0, width))
+    return SplitFrameRunner(session, height, width, label, halo=halo, multiple=multiple,
+                            fixed=fixed)
 
 
 class SplitFrameRunner:
@@ -99,11 +109,13 @@ class SplitFrameRunner:
     varies (640x480 folded Great Wave: median 11.2 ms, a tenth of frames over 20 ms; 13.5 on
     one thread), while two one-thread runs on halves take 9.8. Each piece reaches ``halo`` px
     (a multiple of ``multiple``, at least the network's receptive radius) past the middle, so
-    the joined frame is the whole one's. The cut runs across the longer side.
+    the joined frame is the whole one's. The cut runs across the longer side. ``fixed`` gives
+    each piece the session's other inputs for the part of the frame it covers.
     """
 
     def __init__(self, session: ort.InferenceSession, height: int, width: int,
-                 label: str | os.PathLike, *, halo: int, multiple: int) -> None:
+                 label: str | os.PathLike, *, halo: int, multiple: int,
+                 fixed: FixedInputs | None = None) -> None:
         self.size = (height, width)
         self._axis = 0 if height >= width else 1  # 0: top and bottom, 1: left and right
         side = self.size[self._axis]
@@ -111,8 +123,16 @@ class SplitFrameRunner:
         self._second_from = max(0, self._cut - halo)
         piece = side - self._second_from  # both pieces this long (the first from 0)
         shape = (piece, width) if self._axis == 0 else (height, piece)
-        self._first, self._second = (FrameRunner(session, *shape, label) for _ in range(2))
+        self._first, self._second = (
+            FrameRunner(session, *shape, label,
+                        None if fixed is None else fixed(*self._bounds(start, start + piece)))
+            for start in (0, self._second_from))
         self._piece = piece
+
+    def _bounds(self, start: int, stop: int) -> tuple[int, int, int, int]:
+        """(y0, y1, x0, x1) of the piece of rows (or columns) ``start:stop``."""
+        height, width = self.size
+        return (start, stop, 0, width) if self._axis == 0 else (0, height, start, stop)
 
     def _span(self, start: int | None, stop: int | None) -> tuple[slice, ...]:
         """Index of rows (or columns) ``start:stop``."""

@@ -14,6 +14,7 @@ network with the average folded in.
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -27,7 +28,14 @@ from onnx import numpy_helper
 
 from engine.errors import StudioError
 from engine.runtime.arrays import to_nchw
+from engine.runtime.noise_inputs import (
+    NoisePattern,
+    noise_channels,
+    with_noise_inputs,
+    with_noise_outputs,
+)
 from engine.runtime.sessions import (
+    FixedInputs,
     FrameRunner,
     SplitFrameRunner,
     frame_runner,
@@ -58,10 +66,13 @@ def float_graph(model: onnx.ModelProto) -> onnx.ModelProto:
 
 class FoldableNetwork:
     """A float network in which every instance norm follows a conv that feeds only that norm,
-    with constant weights: the two variants ``SteadyNorms`` runs are made from it."""
+    with constant weights: the two variants ``SteadyNorms`` runs are made from it. ``noise``:
+    its fixed noise channels (``engine.runtime.noise_inputs``), which the folded one takes as
+    inputs so that it can run in parts."""
 
     def __init__(self, model: onnx.ModelProto, norms: list[onnx.NodeProto]) -> None:
         self._model, self._norms = model, norms
+        self.noise = noise_channels(model)
 
     @classmethod
     def of(cls, model: onnx.ModelProto) -> FoldableNetwork | None:
@@ -80,7 +91,7 @@ class FoldableNetwork:
 
     def measuring(self) -> onnx.ModelProto:
         """The network as it is, plus each norm input's per-channel mean and mean square as
-        outputs (1, C, 1, 1), in the order of the norms."""
+        outputs (1, C, 1, 1), in the order of the norms, then the noise channels it drew."""
         model = onnx.ModelProto()
         model.CopyFrom(self._model)
         for index, norm in enumerate(self._norms):
@@ -94,12 +105,12 @@ class FoldableNetwork:
             model.graph.output.extend(
                 onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
                 for name in (mean, mean_square))
-        return model
+        return with_noise_outputs(model, self.noise)
 
     def folded(self, moments: list[Moments]) -> onnx.ModelProto:
         """The network with each norm's statistics fixed to ``moments`` and folded into its
         conv: w' = w * s and b' = (b - mean) * s + beta per output channel, where
-        s = gamma / sqrt(variance + epsilon)."""
+        s = gamma / sqrt(variance + epsilon). The noise channels are inputs (1, 1, H, W)."""
         model = onnx.ModelProto()
         model.CopyFrom(self._model)
         graph = model.graph
@@ -130,7 +141,7 @@ class FoldableNetwork:
         used = [tensor for tensor in graph.initializer if tensor.name in read]
         del graph.initializer[:]
         graph.initializer.extend(used)
-        return model
+        return with_noise_inputs(model, self.noise)
 
 
 class SteadyNorms:
@@ -151,6 +162,8 @@ class SteadyNorms:
     The folded network has no op that sees the whole frame, so it runs as two pieces side by
     side on one thread each (``SplitFrameRunner``), each ``halo`` px (the receptive radius)
     past the cut; pieces have sides in steps of ``multiple``. ``halo`` None: whole frames.
+    Noise channels, which each piece would draw from its own corner, are inputs of the folded
+    network: each piece is fed the whole frame's noise where it lies.
     """
 
     def __init__(self, network: FoldableNetwork,
@@ -164,6 +177,7 @@ class SteadyNorms:
         self._input = self._measuring.get_inputs()[0].name
         self._moments: list[Moments] | None = None
         self._folded: FrameRunner | SplitFrameRunner | None = None
+        self._noise: FixedInputs | None = None  # the folded network's, at the folded size
         self._picture: np.ndarray | None = None  # the measured frame's channel means, spreads
         self._since_measured = 0
         self.measured = 0  # frames the exact network ran, for tests and the curious
@@ -200,11 +214,17 @@ class SteadyNorms:
         network with the new average folded in runs the next frames."""
         height, width = rgb.shape[:2]
         try:
-            image, *stats = self._measuring.run(None, {self._input: to_nchw(rgb)})
+            image, *outputs = self._measuring.run(None, {self._input: to_nchw(rgb)})
         except Exception as exc:  # ORT raises its own types for shape errors
             raise StudioError(
                 f"{self._label}: the model failed on a {width}x{height} frame ({exc})"
             ) from None
+        noise = self._network.noise
+        split = len(outputs) - len(noise)
+        stats, drawn = outputs[:split], outputs[split:]
+        if noise and (self._folded is None or self._folded.size != (height, width)):
+            # the pieces' noise is fixed for a size: cut once, for every folded network after
+            self._noise = functools.cache(NoisePattern(noise, drawn, height).cut)
         measured = []
         for mean, mean_square in zip(stats[::2], stats[1::2], strict=True):
             mean, mean_square = mean.reshape(-1), mean_square.reshape(-1)
@@ -219,7 +239,7 @@ class SteadyNorms:
                              in zip(self._moments, measured, strict=True)]
         session = self._new_session(self._network.folded(self._moments), threads=1)
         self._folded = frame_runner(session, height, width, self._label, halo=self._halo,
-                                    multiple=self._multiple)
+                                    multiple=self._multiple, fixed=self._noise)
         self._since_measured = 0
         self.measured += 1
         return to_uint8_hwc(image)

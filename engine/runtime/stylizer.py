@@ -181,11 +181,8 @@ class Stylizer:
                 self._foldable = FoldableNetwork.of(float_graph(self._model)) or False
             if not self._foldable:
                 return None
-            # two pieces on two cores, unless this stylizer was asked for one thread or the
-            # network's output depends on the position in the frame
-            config = self._config()
-            whole = self._threads == 1 or (config is not None and config.position_dependent)
-            overlap = None if whole else halo(config, self.multiple)
+            # two pieces on two cores, unless this stylizer was asked for one thread
+            overlap = None if self._threads == 1 else halo(self._config(), self.multiple)
             return SteadyNorms(self._foldable, self.new_session, self.path, halo=overlap,
                                multiple=self.multiple)
         except Exception:  # ORT's own types: a model we cannot rewrite still runs as it is

@@ -10,7 +10,7 @@ feather, and the tiled result matches the untiled one.
 
 A network with fixed noise channels (``engine.models.noise``) draws them from each input's
 corner, so a tile would start the pattern afresh: the tile graph takes them as inputs instead,
-cut from the whole image's pattern (each channel repeats at its period, read off the first pass).
+cut from the whole image's pattern, read off the first pass (``engine.runtime.noise_inputs``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ from engine.runtime.arrays import (
     round_up,
     to_hwc,
     to_nchw,
+)
+from engine.runtime.noise_inputs import (
+    Noise,
+    NoisePattern,
+    noise_channels,
+    with_noise_inputs,
+    with_noise_outputs,
 )
 
 log = logging.getLogger(__name__)
@@ -76,12 +83,11 @@ class Tiler:
                         path)
         self.tile_session = fallback
         self.noise = noise_channels(model) if self.fixed else []
-        self._noise_tiles: list[np.ndarray] = []  # one period of each, from the first pass
-        self._margin = 0  # px the network pads its input by before drawing the noise
+        self._noise_pattern: NoisePattern | None = None  # the whole image's, from the first pass
         if self.fixed:
             self.stats_session = new_session(_with_norm_stats(model, self.noise))
-            self.tile_session = new_session(_with_noise_inputs(_with_fixed_norms(model),
-                                                               self.noise))
+            self.tile_session = new_session(with_noise_inputs(_with_fixed_norms(model),
+                                                              self.noise))
 
     def run(self, padded: np.ndarray, tile: int, stats_pixels: int,
             progress: Progress = no_progress) -> np.ndarray:
@@ -104,7 +110,8 @@ class Tiler:
                 progress((i * len(cols) + j) / (len(rows) * len(cols)), "stylizing tiles")
                 weight = np.outer(wy, _ramp(x0, x1, width, self.halo))[..., None]
                 feed[self.input_name] = to_nchw(padded[y0:y1, x0:x1])
-                feed.update(self._noise_feed(y0, y1, x0, x1))
+                if self._noise_pattern is not None:
+                    feed.update(self._noise_pattern.cut(y0, y1, x0, x1))
                 out = to_hwc(self.run_feed(feed, self.tile_session)[0])
                 acc[y0:y1, x0:x1] += out * weight
                 total[y0:y1, x0:x1] += weight
@@ -126,79 +133,12 @@ class Tiler:
             mul = scale_.reshape(1, -1, 1, 1) / np.sqrt(var + eps)
             feed[f"norm{k}_mul"] = mul.astype(np.float32)
             feed[f"norm{k}_add"] = (bias.reshape(1, -1, 1, 1) - mean * mul).astype(np.float32)
-        noise = outs[1 + 2 * len(self.norms):]
-        self._noise_tiles = [out[0, 0, :period, :period] for out, (_, period)
-                             in zip(noise, self.noise, strict=True)]
-        self._margin = (noise[0].shape[2] - padded.shape[0]) // 2 if noise else 0
-        return feed
-
-    def _noise_feed(self, y0: int, y1: int, x0: int, x1: int) -> dict[str, np.ndarray]:
-        """The noise channels of the tile at rows y0:y1, columns x0:x1, as the whole image's."""
-        m = self._margin
-        feed = {}
-        for (name, period), tile in zip(self.noise, self._noise_tiles, strict=True):
-            rows = np.arange(y0, y1 + 2 * m) % period
-            cols = np.arange(x0, x1 + 2 * m) % period
-            feed[name] = np.ascontiguousarray(tile[np.ix_(rows, cols)])[None, None]
+        self._noise_pattern = NoisePattern(self.noise, outs[1 + 2 * len(self.norms):],
+                                           padded.shape[0])
         return feed
 
 
-def noise_channels(model: onnx.ModelProto) -> list[tuple[str, int]]:
-    """(tensor, period) of each fixed noise channel of ``engine.models.noise`` in ``model``, in
-    graph order: the crop after a depth-to-space of a 1x1 conv of a conv strided by the block."""
-    nodes = model.graph.node
-    producer = {name: node for node in nodes for name in node.output}
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
-    found = []
-    for node in nodes:
-        if node.op_type != "DepthToSpace":
-            continue
-        block = _attribute(node, "blocksize")
-        tile = producer.get(node.input[0])
-        ones = producer.get(tile.input[0]) if tile is not None else None
-        if ones is None or tile.op_type != "Conv" or ones.op_type != "Conv" \
-                or _attribute(ones, "strides") != [block, block]:
-            continue
-        name = node.output[0]
-        while len(readers.get(name, [])) == 1 and readers[name][0].op_type == "Slice":
-            name = readers[name][0].output[0]
-        found.append((name, block))
-    return found
-
-
-def _attribute(node: onnx.NodeProto, name: str):
-    return next((onnx.helper.get_attribute_value(a) for a in node.attribute if a.name == name),
-                None)
-
-
-def _with_noise_inputs(model: onnx.ModelProto, noise: list[tuple[str, int]]) -> onnx.ModelProto:
-    """``model`` with each noise channel a graph input (1, 1, H, W) instead of drawn, and the
-    nodes that drew them removed."""
-    if not noise:
-        return model
-    names = {name for name, _ in noise}
-    graph = model.graph
-    kept = [node for node in graph.node if not names & {*node.output}]
-    needed = {out.name for out in graph.output}
-    for node in reversed(kept):  # keep only what the outputs need
-        if needed & {*node.output}:
-            needed |= {*node.input}
-    del graph.node[:]
-    graph.node.extend(node for node in kept if needed & {*node.output})
-    used = [tensor for tensor in graph.initializer if tensor.name in needed]
-    del graph.initializer[:]
-    graph.initializer.extend(used)
-    graph.input.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT,
-                                                          [1, 1, None, None])
-                       for name, _ in noise)
-    return model
-
-
-def _with_norm_stats(model: onnx.ModelProto,
-                     noise: list[tuple[str, int]]) -> onnx.ModelProto:
+def _with_norm_stats(model: onnx.ModelProto, noise: Noise) -> onnx.ModelProto:
     """A copy that also outputs each instance norm's input mean and variance, (1, C, 1, 1),
     then the ``noise`` channels."""
     out = onnx.ModelProto()
@@ -216,9 +156,7 @@ def _with_norm_stats(model: onnx.ModelProto,
         graph.output.extend(
             onnx.helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in (mean, var)
         )
-    graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
-                        for name, _ in noise)
-    return out
+    return with_noise_outputs(out, noise)
 
 
 def _with_fixed_norms(model: onnx.ModelProto) -> onnx.ModelProto:

