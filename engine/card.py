@@ -29,6 +29,11 @@ class ModelCard:
     # Oldest runtimes known to load the file, e.g. "onnxruntime>=1.14, opencv-dnn>=5.0"; set by
     # the ONNX export, empty in cards written before it was (they still load).
     min_runtimes: str = ""
+    # Near-black areas kept dark after the network (engine.runtime.dark_guard): the painting's
+    # dark colour as '#rrggbb' (empty: no guard) and the grey levels a near-black area may be
+    # lifted by before it is blended towards that colour.
+    dark_colour: str = ""
+    dark_lift: int = 0
     model_config: dict = field(default_factory=dict)  # ModelConfig.to_dict()
 
     def to_metadata(self) -> dict[str, str]:
@@ -46,7 +51,7 @@ class ModelCard:
             if f.name not in meta:
                 continue
             raw = meta[f.name]
-            if f.name in ("weights", "steps", "size_multiple"):
+            if f.name in ("weights", "steps", "size_multiple", "dark_lift"):
                 kwargs[f.name] = int(raw)
             elif f.name == "model_config":
                 kwargs[f.name] = json.loads(raw)
@@ -58,3 +63,10 @@ class ModelCard:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def rgb_of_hex(colour: str) -> tuple[int, int, int]:
+    """(r, g, b) of a '#rrggbb' colour; ValueError if it is not one."""
+    if len(colour) != 7 or colour[0] != "#":
+        raise ValueError(f"not a #rrggbb colour: {colour!r}")
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)

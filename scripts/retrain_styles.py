@@ -4,6 +4,7 @@
     python scripts/retrain_styles.py starry-night great-wave --resume
     python scripts/retrain_styles.py --gpus-per-job 0.5 --cpus-per-job 4   # 2 jobs per GPU
     python scripts/retrain_styles.py --address auto  # on a node of a running Ray cluster
+    python scripts/retrain_styles.py --guard-only    # refit the shipped models' near-black guards
 
 Each recipe (``resources/styles/recipes/<name>.toml``) names the painting (a file in the curated
 data set's ``styles/`` folder), its credits, and a training preset with overrides. Every recipe
@@ -33,6 +34,7 @@ from engine.io.images import load_image, save_image
 from engine.io.model_files import load_network
 from engine.training.checkpoint import load_checkpoint
 from engine.training.config import CHECKPOINT_NAME
+from engine.training.dark_guard_fit import add_dark_guard
 from engine.training.library import LibrarySettings, Recipe, train_library
 from engine.training.trainer import credit_teacher
 
@@ -73,8 +75,17 @@ def export(recipe: Recipe, runs: Path, out: Path) -> Path:
                                steps=load_checkpoint(checkpoint)["step"])
     path = export_onnx(net, card, out / f"{recipe.name}.onnx")
     save_thumbnail(recipe.painting, out / f"{recipe.name}.jpg")
+    fit_guard(recipe, path)
     log.info("%s: %s (%d steps)", recipe.name, path, card.steps)
     return path
+
+
+def fit_guard(recipe: Recipe, model: Path) -> None:
+    """Fit the model's near-black guard to its painting and write it into its card."""
+    card = add_dark_guard(model, load_image(recipe.painting).rgb)
+    log.info("%s: near-black guard %s", recipe.name,
+             f"{card.dark_lift} grey levels, towards {card.dark_colour}" if card.dark_colour
+             else "not needed")
 
 
 def main() -> None:
@@ -91,6 +102,8 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="continue from checkpoints")
     parser.add_argument("--export-only", action="store_true",
                         help="export the runs' current checkpoints without training")
+    parser.add_argument("--guard-only", action="store_true",
+                        help="only fit the shipped models' near-black guards (no training)")
     parser.add_argument("--address", help="Ray cluster to join (default: a local instance)")
     parser.add_argument("--cpus-per-job", type=float, default=1.0,
                         help="CPUs (and torch threads) per style (default: 1)")
@@ -104,6 +117,10 @@ def main() -> None:
     started = time.monotonic()
     try:
         recipes = [load_recipe(args.recipes, name, args.data) for name in names]
+        if args.guard_only:
+            for recipe in recipes:
+                fit_guard(recipe, args.out / f"{recipe.name}.onnx")
+            return
         if not args.export_only:
             settings = LibrarySettings(args.runs.resolve(), args.content.resolve(),
                                        args.cpus_per_job, args.gpus_per_job, args.retries,

@@ -138,5 +138,8 @@ def format_facts(facts: dict) -> str:
                                    f"H and W multiples of {spec['size_multiple']}"))
         card = facts["card"]
         lines += [(key.replace("_", " "), str(card[key])) for key in CARD_FIELDS if card.get(key)]
+        if card.get("dark_colour"):
+            lines.append(("near-black", f"kept within {card['dark_lift']} grey levels, "
+                                        f"towards {card['dark_colour']}"))
     width = max(len(key) for key, _ in lines)
     return "\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in lines)

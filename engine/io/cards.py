@@ -11,7 +11,7 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-from engine.card import ModelCard
+from engine.card import ModelCard, rgb_of_hex
 from engine.errors import ModelLoadError
 from engine.io.onnx_metadata import read_metadata
 from engine.models.config import ModelConfig
@@ -66,12 +66,17 @@ def check_card(card: ModelCard, path: Path) -> None:
         value = getattr(card, f.name)
         if f.type == "str" and not isinstance(value, str):
             raise corrupt(f"{f.name} must be text, not {type(value).__name__}")
-    for name in ("weights", "steps", "size_multiple"):
+    for name in ("weights", "steps", "size_multiple", "dark_lift"):
         value = getattr(card, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise corrupt(f"{name} must be a whole number >= 0, not {one_line(value)}")
     if not 1 <= card.size_multiple <= MAX_SIZE_MULTIPLE:
         raise corrupt(f"size_multiple must be 1..{MAX_SIZE_MULTIPLE}, not {card.size_multiple}")
+    if card.dark_colour:
+        try:
+            rgb_of_hex(card.dark_colour)
+        except ValueError as exc:
+            raise corrupt(f"dark_colour: {one_line(exc)}") from None
     if not isinstance(card.model_config, dict):
         raise corrupt(f"model_config must be a JSON object, not {type(card.model_config).__name__}")
     if card.model_config:

@@ -22,6 +22,7 @@ from onnx import TensorProto, external_data_helper, numpy_helper
 from engine.card import ModelCard
 from engine.errors import ModelLoadError
 from engine.io.cards import card_from_metadata, check_card, one_line
+from engine.io.files import write_bytes_atomic
 from engine.models.config import ModelConfig
 
 if TYPE_CHECKING:
@@ -49,6 +50,16 @@ def read_card(path: str | os.PathLike) -> ModelCard:
     Models that are not ours get a card named after the file, with defaults elsewhere.
     """
     return open_onnx(path, ours=False, with_weights=False)[1]
+
+
+def write_card(path: str | os.PathLike, card: ModelCard) -> Path:
+    """Replace the card of our ONNX model at ``path`` with ``card`` (atomic; weights, graph and
+    doc string as they were)."""
+    model, _ = open_onnx(path, ours=True)
+    check_card(card, Path(path))
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, card.to_metadata())
+    return write_bytes_atomic(path, model.SerializeToString())
 
 
 def open_onnx(

@@ -126,6 +126,7 @@ def stylize_frame(stylizer: Stylizer, rgb: np.ndarray, *, strength: float = 1.0,
     if strength == 1.0 and not preserve_colors and not h % m and not w % m \
             and stylizer.accepts_any_size:
         out = stylizer.run_frame(seen) if steady is None else steady.network(stylizer)(seen)
+        out = stylizer.keep_darks(out, seen)
     else:
         out = stylizer.stylize(seen, strength=strength, preserve_colors=preserve_colors)
     if steady is not None:

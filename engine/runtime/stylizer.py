@@ -40,6 +40,7 @@ from engine.runtime.arrays import (
     to_hwc,
     to_nchw,
 )
+from engine.runtime.dark_guard import DarkGuard
 from engine.runtime.sessions import FrameRunner, session_options
 from engine.runtime.steady_norms import FoldableNetwork, SteadyNorms, float_graph
 from engine.runtime.tiling import Tiler, halo
@@ -72,10 +73,12 @@ class Stylizer:
 
     def __init__(
         self, model_path: str | os.PathLike, *, threads: int | None = None,
-        providers: list[str] | None = None,
+        providers: list[str] | None = None, dark_guard: bool = True,
     ) -> None:
         self.path = Path(model_path)
         self._model, self.card = open_onnx(self.path, ours=False)
+        # False: the network's own output in near-black areas (for measuring the network)
+        self._dark_guard = DarkGuard.of_card(self.card) if dark_guard else None
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise StudioError(f"threads must be a positive whole number, not {threads!r}")
         self._threads = threads
@@ -115,7 +118,8 @@ class Stylizer:
         size. ``stroke_size`` (photos; bigger is coarser) runs the network at
         ``working_size``, up or down, so the look does not depend on the pixel count.
         ``max_size`` (video streams: speed) only caps the network's long side. With neither,
-        the network runs at the image's own size. ``tile_size`` forces tiles of that side;
+        the network runs at the image's own size, and its output there gets the card's
+        near-black guard (``keep_darks``). ``tile_size`` forces tiles of that side;
         None tiles only images too large for memory. ``progress`` is called between tiles and
         may raise ``Cancelled`` to stop there.
         """
@@ -131,9 +135,9 @@ class Stylizer:
         if strength == 0.0:
             return rgb.copy()
         height, width = rgb.shape[:2]
-        out = self._stylize_float(self._network_input(rgb, stroke_size, max_size), tile_size,
-                                  progress)
-        out = resize(out, height, width)
+        seen = self._network_input(rgb, stroke_size, max_size)
+        out = resize(self.keep_darks(self._stylize_float(seen, tile_size, progress), seen),
+                     height, width)
         result = np.empty_like(rgb)
         for y in range(0, height, BAND_ROWS):  # bands keep float temporaries small
             rows = slice(y, y + BAND_ROWS)
@@ -153,6 +157,12 @@ class Stylizer:
             scale = max_size / max(height, width)
             return resize(rgb, max(1, round(height * scale)), max(1, round(width * scale)))
         return rgb
+
+    def keep_darks(self, out: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+        """``out``, the network's output for ``rgb`` (same size), with ``rgb``'s near-black
+        areas kept dark as the card asks (``engine.runtime.dark_guard``); ``out`` itself if it
+        asks for nothing or nothing changes."""
+        return out if self._dark_guard is None else self._dark_guard(out, rgb)
 
     def run_frame(self, rgb: np.ndarray) -> np.ndarray:
         """Webcam fast path: no resize, no padding, buffers reused between frames.

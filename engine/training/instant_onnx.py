@@ -193,15 +193,17 @@ def instant_card(template: InstantTemplate, source: str, name: str, title: str) 
 def write_instant_style(template: InstantTemplate, style_vector: np.ndarray,
                         painting: np.ndarray, source: str, name: str, title: str,
                         folder: Path) -> Path:
-    """``folder/<name>.onnx`` with its card, and its gallery thumbnail (the painting's centre),
-    both written atomically; ``source`` is the painting's file name. The CLI and the app both
-    make styles this way."""
+    """``folder/<name>.onnx`` with its card (its near-black guard fitted, ~0.5 s), and its
+    gallery thumbnail (the painting's centre), both written atomically; ``source`` is the
+    painting's file name. The CLI and the app both make styles this way."""
     from engine import styles
     from engine.io.images import save_image
+    from engine.training.dark_guard_fit import add_dark_guard
     from engine.training.teacher import centre_square
 
     model = instant_model(template, style_vector, instant_card(template, source, name, title))
     out = write_bytes_atomic(folder / f"{name}.onnx", model.SerializeToString())
+    add_dark_guard(out, painting)
     save_image(out.with_suffix(styles.THUMBNAIL_SUFFIX), centre_square(painting, THUMBNAIL_SIDE))
     return out
 

@@ -183,6 +183,7 @@ class Trainer:
         self.device = torch.device(device) if device else pick_device()
         self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
         self.credits = card
+        self._dark = ("", 0)  # the near-black guard's (colour, allowance), fitted at the end
         self.world = distributed.World(device=self.device)  # replaced while run() runs
 
     def run(self) -> TrainResult:
@@ -335,8 +336,9 @@ class Trainer:
             self._validation = self.data.photo(self.data.validation_index, PREVIEW_SIZE)
         return self.stylize(self._validation)
 
-    def _checkpoint(self) -> Path:
-        """Write the checkpoint (rank 0 only; the others return where it is written)."""
+    def _checkpoint(self, report: bool = True) -> Path:
+        """Write the checkpoint (rank 0 only; the others return where it is written);
+        ``report`` False: no ``on_checkpoint`` (the same step saved again, with a new card)."""
         if not self.world.is_main:
             return self.checkpoint_path
         card = self._card()
@@ -352,7 +354,8 @@ class Trainer:
         }
         path = save_checkpoint(self.checkpoint_path, state)
         self._saved_step = self.step
-        self.callbacks.on_checkpoint(self.step, path)
+        if report:
+            self.callbacks.on_checkpoint(self.step, path)
         return path
 
     # -- results -------------------------------------------------------------------------------
@@ -365,18 +368,25 @@ class Trainer:
         )
         return dataclasses.replace(card, name=self.name, title=card.title or self.title,
                                    preset=self.config.net, steps=self.step,
-                                   description=credit_teacher(card.description, self.config))
+                                   description=credit_teacher(card.description, self.config),
+                                   dark_colour=self._dark[0], dark_lift=self._dark[1])
 
     def _finish(self) -> TrainResult:
         onnx_path = self.run_dir / f"{self.name}.onnx"
         sheet = self.run_dir / "preview-sheet.png"
         if self.world.is_main:
-            from engine.export.to_onnx import export_onnx  # onnx is heavy; only needed here
+            # onnx and ONNX Runtime are heavy; only needed here
+            from engine.export.to_onnx import export_onnx
+            from engine.training.dark_guard_fit import add_dark_guard
 
             if not (self.checkpoint_path.is_file() and self._saved_step == self.step):
                 self._checkpoint()
             net = copy.deepcopy(self.net).cpu().eval()
             onnx_path = export_onnx(net, self._card(), onnx_path)
+            card = add_dark_guard(onnx_path, load_painting(self.style_image))
+            self._dark = (card.dark_colour, card.dark_lift)
+            if card.dark_colour:  # the checkpoint's card carries it too
+                self._checkpoint(report=False)
             save_image(sheet, self._preview_sheet())
             log.info("training finished: %s, %s", onnx_path, sheet)
         self.world.barrier()  # rank 0's files exist when run() returns on any rank

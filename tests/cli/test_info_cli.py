@@ -86,3 +86,12 @@ def test_unknown_target(run_cli, target, phrase):
     code, out, err = run_cli("info", target)
     assert code == 2 and out == "" and phrase in err
     assert "seed-tiny" in err or "no such" in err  # the hint lists the presets
+
+
+def test_a_built_in_names_its_near_black_guard(run_cli):
+    code, out, err = run_cli("info", "composition-viii")
+    assert code == 0, err
+    lines = dict(line.split(":", 1) for line in out.splitlines())
+    assert lines["near-black"].strip() == "kept within 24 grey levels, towards #241e22"
+    code, out, err = run_cli("info", "mona-lisa")  # its network keeps them dark by itself
+    assert code == 0 and "near-black" not in out

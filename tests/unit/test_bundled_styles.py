@@ -13,7 +13,7 @@ from engine.io import paths
 from engine.io.model_files import read_card
 from engine.runtime.stylizer import Stylizer
 from engine.styles import list_styles
-from engine.training import artefacts
+from engine.training import artefacts, dark_guard_fit
 
 RECIPES = sorted((paths.bundled_styles_dir() / "recipes").glob("*.toml"))
 MAX_MODEL_BYTES = 64 * 1024
@@ -99,32 +99,45 @@ def test_no_line_along_an_edge_and_no_4px_grid(style, photos_384):
 
 @pytest.fixture(scope="module")
 def dark_photos() -> list[np.ndarray]:
-    """The bundled photos with large near-black areas (5-60% of pixels): coats, night skies,
-    black backgrounds, at their own size (short side 156-384)."""
-    photos = []
-    for file in sorted(paths.bundled_photos_dir().glob("*.jpg")):
-        rgb = np.asarray(Image.open(file).convert("RGB"))
-        if 0.05 < (artefacts.luma(rgb) < artefacts.DARK).mean() < 0.6:
-            photos.append(rgb)
-    return photos
+    """The bundled photos with large near-black areas (5-60% of pixels), at their own size."""
+    return dark_guard_fit.dark_photos()
 
 
-# Measured on these photos in session 27 (mean lift 42-110 grey levels; the other four 2-37):
-# the network cannot learn to keep them dark (docs/strokes/README.md, "Near-black areas").
-# Strict: the test says when a fix lands.
-BLACK_LIFT_KNOWN = {"cafe-terrace", "composition-viii", "ejiri", "benzaiten-snow", "great-wave",
-                    "harvesters", "night-cafe", "village-street"}
-
-
-@pytest.mark.parametrize("style", [
-    pytest.param(s, marks=pytest.mark.xfail(s.name in BLACK_LIFT_KNOWN, strict=True,
-                                            reason="near-black lifted, see above"))
-    for s in list_styles() if s.bundled], ids=lambda s: s.name)
+@pytest.mark.parametrize("style", [s for s in list_styles() if s.bundled], ids=lambda s: s.name)
 def test_near_black_stays_dark(style, dark_photos):
-    """Issue #18: near-black areas lifted to a flat mid-tone (66-76 grey levels seen). On
-    average over the dark photos, the lift stays under the eval check's bar."""
+    """Issue #18: near-black areas lifted to a flat mid-tone (66-110 grey levels seen before
+    the guard). On average over the dark photos, the lift stays under the eval check's bar.
+    The guard's allowance was fitted on these photos; held-out ones are checked below."""
     stylizer = Stylizer(style.path, threads=1)
     lifts = [artefacts.black_lift(stylizer.stylize(photo), photo) for photo in dark_photos]
     assert len(lifts) >= 20
     bar = artefacts.THRESHOLDS["black_lift"]
     assert np.mean(lifts) < bar, f"{style.name}: near-black lifted by {np.mean(lifts):.0f}"
+
+
+def test_near_black_stays_dark_on_photos_it_was_not_fitted_on(shared_data):
+    """The same check on dark photos of the shared set that are not bundled (short side 384,
+    as the judge sees them): the fitted allowances hold beyond the photos they were fitted on."""
+    bundled = {p.name for p in paths.bundled_photos_dir().glob("*.jpg")}
+    photos = []
+    for file in sorted((shared_data / "content").glob("*.jpg")):
+        if len(photos) == 24:
+            break
+        if file.name in bundled:
+            continue
+        rgb = np.asarray(Image.open(file).convert("RGB"))
+        scale = 384 / min(rgb.shape[:2])
+        rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
+                         interpolation=cv2.INTER_AREA)
+        low, high = dark_guard_fit.DARK_SHARE
+        if low < (artefacts.luma(rgb) < artefacts.DARK).mean() < high:
+            photos.append(rgb)
+    assert len(photos) == 24
+    bar = artefacts.THRESHOLDS["black_lift"]
+    over = {}
+    for style in (s for s in list_styles() if s.bundled):
+        stylizer = Stylizer(style.path, threads=1)
+        lift = np.mean([artefacts.black_lift(stylizer.stylize(p), p) for p in photos])
+        if lift >= bar:
+            over[style.name] = round(float(lift))
+    assert not over, f"near-black lifted (mean grey levels): {over}"

@@ -17,6 +17,7 @@ import pytest
 from engine.cli import main
 from engine.errors import ModelLoadError
 from engine.io.images import load_image
+from engine.training.dark_guard_fit import LADDER
 from engine.training.instant_onnx import (
     STYLE_DIM,
     InstantTemplate,
@@ -91,7 +92,9 @@ def test_template_style_is_the_torch_paths_export(tmp_path, bundled_photos):
     assert np.abs(out - image).mean() > 5  # it did restyle the photo
     a, b = onnx.load(old), onnx.load(new)
     props = lambda m: {p.key: p.value for p in m.metadata_props}  # noqa: E731
-    assert props(b) == props(a) and props(b)["name"] == name
+    guard = {key: props(b)[key] for key in ("dark_colour", "dark_lift")}  # fitted on writing
+    assert props(b) == {**props(a), **guard} and props(b)["name"] == name
+    assert guard["dark_colour"].startswith("#") and int(guard["dark_lift"]) in LADDER
     assert (b.doc_string, b.graph.doc_string) == (a.doc_string, a.graph.doc_string)
     assert [n.SerializeToString() for n in b.graph.node] == \
         [n.SerializeToString() for n in a.graph.node]

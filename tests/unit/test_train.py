@@ -12,9 +12,10 @@ import torch
 
 from engine.errors import Cancelled, TrainingError
 from engine.io.images import load_image
-from engine.io.model_files import load_network
+from engine.io.model_files import load_network, read_card
 from engine.progress import CancelToken, TrainCallbacks
 from engine.runtime.stylizer import Stylizer
+from engine.training import dark_guard_fit
 from engine.training.checkpoint import load_checkpoint
 from engine.training.config import TRAIN_PRESETS, TrainConfig
 from engine.training.trainer import (
@@ -123,6 +124,11 @@ def test_a_run_reports_in_order_and_leaves_usable_outputs(tmp_path, style_image,
     assert out.shape == (64, 96, 3)
     net, card = load_network(result.checkpoint_path)
     assert card.name == "tiny" and card.steps == 6
+    # the near-black guard fitted at the end is in the model's card and the checkpoint's
+    guard = (result.card.dark_colour, result.card.dark_lift)
+    assert guard[1] in dark_guard_fit.LADDER and guard[0].startswith("#")  # 6 steps lift a lot
+    assert (card.dark_colour, card.dark_lift) == guard
+    assert (read_card(result.onnx_path).dark_colour, read_card(result.onnx_path).dark_lift) == guard
     style = install_trained_style(result, "tiny-starry")
     assert style.path.is_file() and style.thumbnail is not None and not style.bundled
 
