@@ -112,7 +112,8 @@ def _image_feeds(height: int, width: int) -> Feeds:
 
 def preset_candidates(names: Sequence[str] | None = None, *, int8: bool = True
                       ) -> list[Candidate]:
-    """Our presets with random weights, exported as the app ships them (fp32 and int8 weights)."""
+    """Our presets with random weights, exported as the app ships them (fp32 and int8 weights;
+    with a near-black guard in the card, as most built-ins have, which the pipeline applies)."""
     out = []
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,8 +121,8 @@ def preset_candidates(names: Sequence[str] | None = None, *, int8: bool = True
             net = TransformerNet(NET_PRESETS[name]).eval()
             for quantize in (False, True) if int8 else (False,):
                 path = Path(tmp) / f"{name}-{quantize}.onnx"
-                export_onnx(net, ModelCard(name=name, preset=name), path,
-                            quantize_weights=quantize)
+                card = ModelCard(name=name, preset=name, dark_colour="#101010", dark_lift=24)
+                export_onnx(net, card, path, quantize_weights=quantize)
                 out.append(Candidate(
                     model=name, preset=name, precision="int8w" if quantize else "fp32",
                     weights=count_weights(net), source="tinystyle preset (random weights)",

@@ -62,19 +62,22 @@ class DarkGuard:
         """``out`` (uint8 or float32 (H, W, 3) 0..255) stylized from the uint8 ``photo`` of the
         same size: a new array of the same type, or ``out`` itself where nothing changes."""
         photo_y = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-        near = cv2.GaussianBlur(photo_y, (0, 0), EDGE_SIGMA)
+        height, width = photo_y.shape
+        half = (max(1, width // 2), max(1, height // 2))  # where it applies: at half size
+        near = cv2.GaussianBlur(cv2.resize(photo_y, half, interpolation=cv2.INTER_AREA),
+                                (0, 0), EDGE_SIGMA / 2)
         if cv2.minMaxLoc(near)[0] >= FADE:
             return out
+        out = np.ascontiguousarray(out)  # live frames are planar underneath: one copy, not six
         level = _level(cv2.cvtColor(out, cv2.COLOR_RGB2GRAY))
-        dark_y = float(np.dot(self.colour, BT601))
         # share of (out - colour) to take away so that the level ends max_lift over the photo's
         excess = np.maximum(level - _level(photo_y) - self.max_lift, 0)
         if cv2.minMaxLoc(excess)[1] <= 0:
             return out
-        share = excess / np.maximum(level - dark_y, 1.0)
-        height, width = photo_y.shape
-        cut = cv2.resize(share, (width, height), interpolation=cv2.INTER_LINEAR)
-        cut = cv2.min(cv2.multiply(cut, cv2.LUT(near, _WEIGHT_OF)), 1.0)
+        share = excess / np.maximum(level - float(np.dot(self.colour, BT601)), 1.0)
+        cut = cv2.multiply(cv2.resize(share, half, interpolation=cv2.INTER_LINEAR),
+                           cv2.LUT(near, _WEIGHT_OF))
+        cut = cv2.min(cv2.resize(cut, (width, height), interpolation=cv2.INTER_LINEAR), 1.0)
         rows = np.flatnonzero(cut.max(axis=1) > 1e-3)
         if not rows.size:
             return out

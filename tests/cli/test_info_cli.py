@@ -92,6 +92,6 @@ def test_a_built_in_names_its_near_black_guard(run_cli):
     code, out, err = run_cli("info", "composition-viii")
     assert code == 0, err
     lines = dict(line.split(":", 1) for line in out.splitlines())
-    assert lines["near-black"].strip() == "kept within 24 grey levels, towards #241e22"
+    assert lines["near-black"].strip() == "kept within 16 grey levels, towards #241e22"
     code, out, err = run_cli("info", "mona-lisa")  # its network keeps them dark by itself
     assert code == 0 and "near-black" not in out

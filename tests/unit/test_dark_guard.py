@@ -32,16 +32,17 @@ def composition() -> tuple[Stylizer, Stylizer]:
 def test_near_black_is_brought_down_and_the_rest_left_exactly(composition, dark_photos):
     guarded, raw = composition
     guard = DarkGuard.of_card(guarded.card)
-    assert guard is not None and guard.max_lift == 24
+    assert guard is not None and guard.max_lift == 16
     lifts = []
     for photo in dark_photos:
         out = raw.stylize(photo)
         kept = guard(out, photo)
         lifts.append(artefacts.black_lift(kept, photo))
         assert lifts[-1] < artefacts.black_lift(out, photo) / 2  # the network's own: 79-145
+        # 4 px or more inside areas brighter than FADE: exactly the network's output
         near = cv2.GaussianBlur(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), (0, 0), EDGE_SIGMA)
-        bright = near >= FADE
-        assert bright.mean() > 0.2 and np.array_equal(kept[bright], out[bright])
+        bright = cv2.erode((near >= FADE).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+        assert bright.mean() > 0.1 and np.array_equal(kept[bright], out[bright])
         # float network output (photos) and uint8 (live frames) are guarded alike
         as_float = guard(out.astype(np.float32), photo)
         assert as_float.dtype == np.float32 and np.abs(as_float - kept).max() <= 1
@@ -61,7 +62,8 @@ def test_photos_and_live_frames_are_guarded_alike(composition, dark_photos):
     photo = dark_photos[0]
     frame = np.ascontiguousarray(photo[:photo.shape[0] // 4 * 4, :photo.shape[1] // 4 * 4])
     live = stylize_frame(guarded, frame, max_size=None)
-    assert np.abs(live.astype(int) - guarded.stylize(frame)).max() <= 1
+    # the fast path rounds the network's output before the guard, photos after it
+    assert np.abs(live.astype(int) - guarded.stylize(frame)).max() <= 2
     assert artefacts.black_lift(live, frame) < artefacts.black_lift(raw.run_frame(frame), frame)
     kept = stylize_frame(guarded, frame, max_size=None, preserve_colors=True)  # "keep colours"
     assert artefacts.black_lift(kept, frame) < artefacts.THRESHOLDS["black_lift"]
