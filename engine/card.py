@@ -64,6 +64,12 @@ class ModelCard:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def near_black(self) -> str:
+        """What happens to a photo's near-black areas, for people (``tinystyle info``/``train``)."""
+        if not self.dark_colour:
+            return "as the network paints them (no guard)"
+        return f"kept within {self.dark_lift} grey levels, towards {self.dark_colour}"
+
 
 def rgb_of_hex(colour: str) -> tuple[int, int, int]:
     """(r, g, b) of a '#rrggbb' colour; ValueError if it is not one."""

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from engine.card import ModelCard
 from engine.errors import StudioError
 
 # Card fields printed in the text view, in this order (the JSON view has the whole card).
@@ -139,7 +140,6 @@ def format_facts(facts: dict) -> str:
         card = facts["card"]
         lines += [(key.replace("_", " "), str(card[key])) for key in CARD_FIELDS if card.get(key)]
         if card.get("dark_colour"):
-            lines.append(("near-black", f"kept within {card['dark_lift']} grey levels, "
-                                        f"towards {card['dark_colour']}"))
+            lines.append(("near-black", ModelCard(**card).near_black()))
     width = max(len(key) for key, _ in lines)
     return "\n".join(f"{key + ':':<{width + 1}} {value}" for key, value in lines)

@@ -171,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"model: {result.onnx_path}")
     print(f"checkpoint: {result.checkpoint_path}")
     print(f"preview: {result.preview_path}")
+    print(f"near-black: {result.card.near_black()}")
     if not args.no_install:
         style = install_trained_style(result, args.name)
         print(f"installed style '{style.name}' ({style.path})")

@@ -37,6 +37,7 @@ def test_train_installs_the_style_and_eval_scores_it(run_cli, tmp_path, style_im
     assert code == 0, err
     run = tmp_path / "runs" / "tiny-starry"
     assert f"preview: {run / 'preview-sheet.png'}" in out
+    assert "near-black: kept within" in out  # two steps leave a network that lifts them
     assert (run / "tiny-starry.onnx").is_file() and (run / "checkpoint.pt").is_file()
     assert "step 2/2" in err  # not a terminal: plain progress lines
 

@@ -71,6 +71,8 @@ def test_stylize_frame_matches_stylize(tmp_path, bundled_photos):
     frame = np.ascontiguousarray(cv2.imread(str(bundled_photos[0]))[:120, :160, ::-1])
     whole = stylizer.stylize(frame)
     assert np.abs(stylize_frame(stylizer, frame).astype(int) - whole).max() <= 1
+    # an ordinary array: every cv2 call after the network copies a planar one first
+    assert stylizer.run_frame(frame).flags.c_contiguous
     # odd sizes and blending take the general path, same result as stylize
     odd = frame[:117, :155]
     assert np.array_equal(stylize_frame(stylizer, odd, strength=0.5),
