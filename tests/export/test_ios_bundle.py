@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from engine.card import ModelCard
-from engine.export.coreml.ios_bundle import class_name, write_ios_bundle
+from engine.export.coreml.ios_bundle import class_name, readme, write_ios_bundle
 from engine.export.coreml.reference import load_spec
+from engine.export.coreml.sizes import SizeRange
 from engine.export.to_onnx import export_onnx
 from engine.io.images import load_image
 from engine.models.config import net_preset
@@ -57,6 +58,13 @@ def test_bundle_contents(model, tmp_path):
                    "CMSampleBufferGetImageBuffer", "AVCaptureVideoDataOutputSampleBufferDelegate",
                    "multiples of 4", "stylizedImage"):
         assert needle in readme, needle
+
+
+def test_the_readme_gives_the_apps_near_black_guard_where_the_card_has_one():
+    card = ModelCard(name="composition-viii", dark_colour="#241e22", dark_lift=16)
+    text = readme(card, "CompositionViii", SizeRange(), "13")
+    assert "## Dark areas" in text and "(#241e22)" in text and "(16)" in text
+    assert "## Dark areas" not in readme(ModelCard(name="x"), "X", SizeRange(), "13")
 
 
 def test_second_bundle_replaces_the_first(model, tmp_path):

@@ -87,7 +87,9 @@ def _write_preview(model_path: Path, net, card: ModelCard, folder: Path) -> None
         raise ExportError(f"{paths.bundled_photos_dir()}: no bundled photos for the preview")
     photo = next((p for p in photos if p.name == PREVIEW_PHOTO), photos[0])
     rgb = load_image(photo).rgb
-    stylized = Stylizer(onnx_path, threads=1).stylize(rgb, max_size=PREVIEW_SIDE)
+    # what the .mlmodel itself makes: the app's near-black guard is not in the graph
+    stylized = Stylizer(onnx_path, threads=1, dark_guard=False).stylize(rgb,
+                                                                        max_size=PREVIEW_SIDE)
     save_image(folder / "preview.jpg", np.concatenate([rgb, stylized], axis=1), quality=90)
 
 
@@ -156,4 +158,21 @@ To show a result: `UIImage(ciImage: CIImage(cvPixelBuffer: pixelBuffer))` on the
 Replace the `try!` calls with proper error handling in an app. Without Vision, call
 `{name}(configuration:).prediction({INPUT_NAME}:)` with a `CVPixelBuffer` of an accepted size
 and read `.{OUTPUT_NAME}`.
+{_near_black_section(card)}"""
+
+
+def _near_black_section(card: ModelCard) -> str:
+    """The README's note on the app's near-black guard, for a model whose card has one."""
+    if not card.dark_colour:
+        return ""
+    return f"""
+## Dark areas
+TinyStyle Studio keeps a photo's near-black areas dark after this model runs (the model alone
+paints them in lighter mid-tones); the model card's `dark_colour` ({card.dark_colour}) and
+`dark_lift` ({card.dark_lift}) are its settings. To match the app: where the photo's luma
+(BT.601, blurred with sigma 1.5 px) is under 25, fully, fading out by 64, let the output's local
+level (Gaussian mean of its luma, sigma 4 px) exceed the photo's by at most `dark_lift`; blend
+each pixel towards `dark_colour` by the share that brings the level there:
+`share = max(level_out - level_photo - dark_lift, 0) / max(level_out - luma(dark_colour), 1)`.
+`preview.jpg` shows the model's own output.
 """
