@@ -45,7 +45,7 @@ lock:
 	.lock-venv/bin/pip install -q --upgrade pip
 	.lock-venv/bin/pip install -q torch==2.13.0
 	.lock-venv/bin/pip install -q -e ".[test,peers,dist]"  # every extra make installs
-	{ head -2 constraints.txt; .lock-venv/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	{ head -2 constraints.txt; .lock-venv/bin/pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt && rm -rf .lock-venv
 
 # Frozen one-folder apps (packaging/README.md): dist/tinystyle-studio-light (no training stack)
