@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 MIN_SIDE = 8  # px; reflection padding at 1/4 resolution needs at least 2 pixels there
+BT601_LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # RGB -> Y weights, as cv2's RGB2GRAY
 
 
 def pad_to_multiple(rgb: np.ndarray, multiple: int) -> np.ndarray:

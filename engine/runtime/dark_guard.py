@@ -19,13 +19,13 @@ import cv2
 import numpy as np
 
 from engine.card import ModelCard, rgb_of_hex
+from engine.runtime.arrays import BT601_LUMA
 
 DARK, FADE = 25.0, 64.0  # photo luma: the guard in full below DARK, none from FADE up
 LEVEL_SIGMA = 4.0  # px: a region's level, wide enough that strokes average out in it
 EDGE_SIGMA = 1.5  # px: where the guard applies follows the photo's edges (a dark suit alone)
 LEVEL_SHRINK = 4  # levels are smooth: computed at a quarter of the size (~5x cheaper)
 DARKEST_SHARE = 3.0  # percent: the painting's darkest pixels, whose median is its dark colour
-BT601 = np.array([0.299, 0.587, 0.114], np.float32)  # as cv2's RGB2GRAY
 # photo luma (0..255) -> how much of the guard applies there
 _WEIGHT_OF = np.clip((FADE - np.arange(256, dtype=np.float32)) / (FADE - DARK), 0, 1)
 
@@ -33,8 +33,9 @@ _WEIGHT_OF = np.clip((FADE - np.arange(256, dtype=np.float32)) / (FADE - DARK), 
 def painting_dark_colour(painting: np.ndarray) -> str:
     """The colour a style's dark areas are blended towards, as '#rrggbb': the median of the
     painting's (uint8 RGB) darkest DARKEST_SHARE percent."""
-    y = painting.reshape(-1, 3).astype(np.float32) @ BT601
-    darkest = painting.reshape(-1, 3)[y <= np.percentile(y, DARKEST_SHARE)]
+    pixels = painting.reshape(-1, 3)
+    y = pixels.astype(np.float32) @ BT601_LUMA
+    darkest = pixels[y <= np.percentile(y, DARKEST_SHARE)]
     return "#" + "".join(f"{int(c):02x}" for c in np.median(darkest, axis=0).round())
 
 
@@ -74,7 +75,7 @@ class DarkGuard:
         excess = np.maximum(level - _level(photo_y) - self.max_lift, 0)
         if cv2.minMaxLoc(excess)[1] <= 0:
             return out
-        share = excess / np.maximum(level - float(np.dot(self.colour, BT601)), 1.0)
+        share = excess / np.maximum(level - float(np.dot(self.colour, BT601_LUMA)), 1.0)
         cut = cv2.multiply(cv2.resize(share, half, interpolation=cv2.INTER_LINEAR),
                            cv2.LUT(near, _WEIGHT_OF))
         cut = cv2.min(cv2.resize(cut, (width, height), interpolation=cv2.INTER_LINEAR), 1.0)

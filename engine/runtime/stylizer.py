@@ -33,6 +33,7 @@ from engine.io.model_files import open_onnx
 from engine.models.config import ModelConfig
 from engine.progress import Progress, no_progress
 from engine.runtime.arrays import (
+    BT601_LUMA,
     MIN_SIDE,
     pad_to_multiple,
     round_down,
@@ -331,8 +332,7 @@ def _luminance_transfer(stylized: np.ndarray, original: np.ndarray) -> np.ndarra
     Adding the same amount to R, G and B moves Y by that amount and leaves Cb and Cr (both
     differences from Y) unchanged, so this is exactly "Y from the style, CbCr from the photo".
     """
-    luma = np.array([0.299, 0.587, 0.114], np.float32)
-    delta = stylized @ luma - original @ luma
+    delta = stylized @ BT601_LUMA - original @ BT601_LUMA
     return original + delta[..., None]
 
 

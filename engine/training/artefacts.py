@@ -12,7 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # BT.601, as the stylizer's colour transfer
+from engine.runtime.arrays import BT601_LUMA  # as the stylizer's colour transfer
+
 GRID_PERIOD = 4  # px: the period of the dot/grid pattern (two stride-2 stages)
 DARK = 25  # photo luma below this is "near black"
 EDGE_ROWS = 3  # the outermost rows/columns where edge lines sit
@@ -31,7 +32,7 @@ THRESHOLDS = {  # a check fires above (or, for the "_kept"/contrast ones, below)
 
 def luma(rgb: np.ndarray) -> np.ndarray:
     """uint8 (H, W, 3) -> float32 (H, W) luma, 0..255."""
-    return rgb.astype(np.float32) @ LUMA
+    return rgb.astype(np.float32) @ BT601_LUMA
 
 
 def grid_pattern(image: np.ndarray, period: int = GRID_PERIOD) -> np.ndarray:

@@ -64,11 +64,15 @@ def photos_384() -> list[np.ndarray]:
     files = sorted(paths.bundled_photos_dir().glob("*.jpg"))
     photos = []
     for file in files[:: max(1, len(files) // 8)][:8]:
-        rgb = np.asarray(Image.open(file).convert("RGB"))
-        scale = 384 / min(rgb.shape[:2])
-        size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
-        photos.append(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+        photos.append(_short_side_384(np.asarray(Image.open(file).convert("RGB"))))
     return photos
+
+
+def _short_side_384(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` with its short side at the judge's 384 px."""
+    scale = 384 / min(rgb.shape[:2])
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 # Known, measured on these 8 photos: none since session 16 (Mona Lisa's lines at the top, +20,
@@ -125,10 +129,7 @@ def test_near_black_stays_dark_on_photos_it_was_not_fitted_on(shared_data):
             break
         if file.name in bundled:
             continue
-        rgb = np.asarray(Image.open(file).convert("RGB"))
-        scale = 384 / min(rgb.shape[:2])
-        rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)),
-                         interpolation=cv2.INTER_AREA)
+        rgb = _short_side_384(np.asarray(Image.open(file).convert("RGB")))
         low, high = dark_guard_fit.DARK_SHARE
         if low < (artefacts.luma(rgb) < artefacts.DARK).mean() < high:
             photos.append(rgb)
